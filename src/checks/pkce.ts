@@ -1,0 +1,36 @@
+// PKCE (RFC 7636): S256 only, no downgrade to plain, and no verifier for a code issued without a challenge.
+import { base64url } from "jose";
+import type { ClientConfig } from "../config";
+import { OAuthError } from "../errors";
+import { sha256 } from "../codes/random";
+import { optional, type Params } from "./params";
+
+const CHALLENGE = /^[A-Za-z0-9_-]{43}$/; // base64url(SHA-256(verifier)), section 4.2
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/; // section 4.1
+
+/** At /authorize: the S256 challenge, or undefined when the client sent none (and may send none). */
+export function checkChallenge(params: Params, client: ClientConfig): string | undefined {
+  const challenge = optional(params, "code_challenge", 128);
+  const method = optional(params, "code_challenge_method", 16);
+  if (challenge === undefined) {
+    if (method !== undefined) throw new OAuthError("invalid_request", "code_challenge_method was sent without code_challenge");
+    if (client.requirePkce) throw new OAuthError("invalid_request", "this client must use PKCE (code_challenge with S256)");
+    return undefined;
+  }
+  // A missing method means "plain" (section 4.3), which we do not support.
+  if (method !== "S256") throw new OAuthError("invalid_request", "code_challenge_method must be S256");
+  if (!CHALLENGE.test(challenge)) throw new OAuthError("invalid_request", "code_challenge must be 43 base64url characters");
+  return challenge;
+}
+
+/** At /token: the verifier must match the challenge the code was issued with (section 4.6). */
+export async function verifyPkce(verifier: string | undefined, challenge: string | undefined): Promise<void> {
+  if (challenge === undefined) {
+    if (verifier !== undefined) throw new OAuthError("invalid_grant", "code_verifier sent for a code issued without code_challenge");
+    return;
+  }
+  if (verifier === undefined) throw new OAuthError("invalid_grant", "code_verifier is required for this code");
+  if (!VERIFIER.test(verifier)) throw new OAuthError("invalid_grant", "code_verifier must be 43-128 unreserved characters");
+  const computed = base64url.encode(await sha256(verifier));
+  if (computed !== challenge) throw new OAuthError("invalid_grant", "code_verifier does not match code_challenge");
+}

@@ -1,0 +1,64 @@
+// One-time authorization codes in a SQLite-backed Durable Object: strongly consistent, so a code can
+// be taken exactly once (RFC 6749 4.1.2: single use). Only the SHA-256 of a code is stored.
+// A login costs two DO requests: `put` at /callback and `take` at /token.
+import { DurableObject } from "cloudflare:workers";
+import type { UserClaims } from "../tokens/claims";
+import { randomToken, sha256Base64url } from "./random";
+
+/** Lifetime of our authorization codes (RFC 6749 4.1.2 recommends at most 10 minutes; we use 60 s). */
+export const CODE_TTL_SECONDS = 60;
+
+/** Everything a code is bound to. */
+export interface CodeGrant {
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly nonce?: string | undefined;
+  readonly codeChallenge?: string | undefined;
+  /** The Discord user id (our `sub`). */
+  readonly sub: string;
+  /** Seconds since epoch when Discord authenticated the user. */
+  readonly authTime: number;
+  /** User claims captured at /callback, already filtered by scope. */
+  readonly claims: UserClaims;
+}
+
+export class CodeStore extends DurableObject<Env> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS codes (hash TEXT PRIMARY KEY, grant TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+  }
+
+  put(hash: string, grant: string, expiresAt: number): void {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM codes WHERE expires_at < ?", Date.now());
+    sql.exec("INSERT INTO codes (hash, grant, expires_at) VALUES (?, ?, ?)", hash, grant, expiresAt);
+  }
+
+  /** Atomically remove and return a live code's grant; null when unknown, already taken or expired. */
+  take(hash: string): string | null {
+    const rows = this.ctx.storage.sql
+      .exec<{ grant: string; expires_at: number }>("DELETE FROM codes WHERE hash = ? RETURNING grant, expires_at", hash)
+      .toArray();
+    const row = rows[0];
+    if (!row || row.expires_at < Date.now()) return null;
+    return row.grant;
+  }
+}
+
+function stub(env: Env): DurableObjectStub<CodeStore> {
+  return env.CODES.getByName("codes");
+}
+
+/** Create a code for `grant`; returns the code to hand to the client. */
+export async function issueCode(env: Env, grant: CodeGrant): Promise<string> {
+  const code = randomToken(32);
+  await stub(env).put(await sha256Base64url(code), JSON.stringify(grant), Date.now() + CODE_TTL_SECONDS * 1000);
+  return code;
+}
+
+/** Take a code once. Unknown, replayed and expired codes all return null. */
+export async function redeemCode(env: Env, code: string): Promise<CodeGrant | null> {
+  const grant = await stub(env).take(await sha256Base64url(code));
+  return grant === null ? null : (JSON.parse(grant) as CodeGrant);
+}

@@ -1,0 +1,196 @@
+// Configuration: config.json (bundled at build time) plus Worker vars and secrets, validated once per
+// isolate. Every problem names the exact field so `npm run check` and the error page can point at it.
+import { ConfigError } from "./errors";
+
+export interface ClientConfig {
+  /** The OAuth client_id the relying party sends ("App ID" in Cloudflare Access). */
+  readonly clientId: string;
+  /** A human name for pages and logs. */
+  readonly name: string;
+  /** Exact-match redirect URIs (RFC 6749 3.1.2, OIDC Core 3.1.2.1). */
+  readonly redirectUris: readonly string[];
+  /** `sha256:` + base64url(SHA-256(secret)); the secret itself is never stored. */
+  readonly clientSecretHash: string;
+  /** Refuse authorization requests without a PKCE challenge. */
+  readonly requirePkce: boolean;
+}
+
+export interface BridgeConfig {
+  /** Fixed issuer (an origin); when absent the request's origin is used. */
+  readonly issuer: string | undefined;
+  readonly discord: { readonly clientId: string };
+  readonly clients: readonly ClientConfig[];
+}
+
+/** Everything the request path needs: the file plus vars and secrets from the Worker environment. */
+export interface Settings extends BridgeConfig {
+  readonly discordClientSecret: string;
+  readonly discordApiBase: string;
+  readonly discordAuthorizeUrl: string;
+}
+
+/** The part of the Worker environment that configuration reads. */
+export interface ConfigEnv {
+  readonly DISCORD_CLIENT_SECRET?: string;
+  readonly DISCORD_API_BASE?: string;
+  readonly DISCORD_AUTHORIZE_URL?: string;
+}
+
+export const DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10";
+export const DEFAULT_DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize";
+export const SECRET_HASH_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
+const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
+const SNOWFLAKE = /^\d{17,20}$/;
+
+type Problems = string[];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
+}
+
+/** An absolute URL, https (or http on a loopback host for local work), without a fragment. */
+function checkUrl(value: unknown, path: string, problems: Problems, options: { originOnly?: boolean } = {}): string | undefined {
+  if (typeof value !== "string" || value === "") {
+    problems.push(`${path} must be a non-empty string URL`);
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.push(`${path} is not an absolute URL: "${value}"`);
+    return undefined;
+  }
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    problems.push(`${path} must use https (http is allowed only for localhost): "${value}"`);
+  }
+  if (url.hash || value.includes("#")) problems.push(`${path} must not contain a fragment: "${value}"`);
+  if (url.username || url.password) problems.push(`${path} must not contain credentials`);
+  if (options.originOnly && (url.pathname !== "/" || url.search || value.endsWith("/"))) {
+    problems.push(`${path} must be an origin like "https://auth.example.com" (no path, no trailing slash): "${value}"`);
+  }
+  return value;
+}
+
+function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], path: string, problems: Problems): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key) && !key.startsWith("$")) {
+      problems.push(`${path}${path ? "." : ""}${key} is not a known field (allowed: ${allowed.join(", ")})`);
+    }
+  }
+}
+
+function checkClient(raw: unknown, path: string, problems: Problems): ClientConfig | undefined {
+  if (!isRecord(raw)) {
+    problems.push(`${path} must be an object`);
+    return undefined;
+  }
+  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce"], path, problems);
+  const { clientId, name, redirectUris, clientSecretHash, requirePkce } = raw;
+  if (typeof clientId !== "string" || !CLIENT_ID_PATTERN.test(clientId)) {
+    problems.push(`${path}.clientId must be 1-64 characters of A-Z a-z 0-9 . _ ~ -`);
+  }
+  if (name !== undefined && (typeof name !== "string" || name.length > 100)) {
+    problems.push(`${path}.name must be a string of at most 100 characters`);
+  }
+  const uris: string[] = [];
+  if (!Array.isArray(redirectUris) || redirectUris.length === 0) {
+    problems.push(`${path}.redirectUris must be a non-empty array of URLs`);
+  } else {
+    redirectUris.forEach((u, i) => {
+      const ok = checkUrl(u, `${path}.redirectUris[${i}]`, problems);
+      if (ok) uris.push(ok);
+    });
+  }
+  if (typeof clientSecretHash !== "string" || !SECRET_HASH_PATTERN.test(clientSecretHash)) {
+    problems.push(
+      `${path}.clientSecretHash must be "sha256:" followed by 43 base64url characters (create clients with \`npm run client -- add <name> --redirect-uri <url>\`)`,
+    );
+  }
+  if (requirePkce !== undefined && typeof requirePkce !== "boolean") {
+    problems.push(`${path}.requirePkce must be true or false`);
+  }
+  if (typeof clientId !== "string" || typeof clientSecretHash !== "string") return undefined;
+  return {
+    clientId,
+    name: typeof name === "string" ? name : clientId,
+    redirectUris: uris,
+    clientSecretHash,
+    requirePkce: requirePkce === true,
+  };
+}
+
+/** Validate the parsed config.json; throws ConfigError listing every problem. */
+export function validateConfig(raw: unknown): BridgeConfig {
+  const problems: Problems = [];
+  if (!isRecord(raw)) throw new ConfigError(["the configuration must be a JSON object"]);
+  checkKeys(raw, ["issuer", "discord", "clients"], "", problems);
+
+  const issuer = raw.issuer === undefined ? undefined : checkUrl(raw.issuer, "issuer", problems, { originOnly: true });
+
+  let discordClientId = "";
+  if (!isRecord(raw.discord)) {
+    problems.push(`discord must be an object like {"clientId": "<your Discord application id>"}`);
+  } else {
+    checkKeys(raw.discord, ["clientId"], "discord", problems);
+    if (typeof raw.discord.clientId !== "string" || !SNOWFLAKE.test(raw.discord.clientId)) {
+      problems.push("discord.clientId must be your Discord application id (17-20 digits, as a string)");
+    } else {
+      discordClientId = raw.discord.clientId;
+    }
+  }
+
+  const clients: ClientConfig[] = [];
+  if (!Array.isArray(raw.clients) || raw.clients.length === 0) {
+    problems.push("clients must be a non-empty array (add one with `npm run client -- add <name> --redirect-uri <url>`)");
+  } else {
+    const seen = new Set<string>();
+    raw.clients.forEach((c, i) => {
+      const client = checkClient(c, `clients[${i}]`, problems);
+      if (!client) return;
+      if (seen.has(client.clientId)) problems.push(`clients[${i}].clientId "${client.clientId}" is used twice`);
+      seen.add(client.clientId);
+      clients.push(client);
+    });
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { issuer, discord: { clientId: discordClientId }, clients };
+}
+
+/** Validate the file and the Worker environment together. */
+export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
+  const problems: Problems = [];
+  let config: BridgeConfig | undefined;
+  try {
+    config = validateConfig(raw);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const secret = env.DISCORD_CLIENT_SECRET;
+  if (typeof secret !== "string" || secret.length < 8) {
+    problems.push(
+      "DISCORD_CLIENT_SECRET (Worker secret) is missing: run `wrangler secret put DISCORD_CLIENT_SECRET`, or put it in .dev.vars for local runs",
+    );
+  }
+  const apiBase = env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE;
+  const authorizeUrl = env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL;
+  checkUrl(apiBase, "DISCORD_API_BASE (Worker var)", problems);
+  checkUrl(authorizeUrl, "DISCORD_AUTHORIZE_URL (Worker var)", problems);
+  if (problems.length > 0 || !config || typeof secret !== "string") throw new ConfigError(problems);
+  return {
+    ...config,
+    discordClientSecret: secret,
+    discordApiBase: apiBase.replace(/\/+$/, ""),
+    discordAuthorizeUrl: authorizeUrl,
+  };
+}
+
+export function findClient(settings: BridgeConfig, clientId: string): ClientConfig | undefined {
+  return settings.clients.find((c) => c.clientId === clientId);
+}

@@ -1,0 +1,115 @@
+// GET|POST /authorize (OIDC Core 3.1.2): check the client and redirect_uri (errors are a page), then
+// the request (errors go back to the client), seal it into Discord's `state`, bind it to this browser
+// with a cookie, and send the browser to Discord.
+import { checkClientAndRedirect, type ClientAndRedirect } from "../checks/client";
+import { optional, readParams, rejectDuplicates, type Params } from "../checks/params";
+import { checkChallenge } from "../checks/pkce";
+import { seal } from "../codes/seal";
+import { bindingCookie, readBinding } from "../codes/binding";
+import { discordRedirectUri, type RequestContext } from "../context";
+import { OAuthError } from "../errors";
+import { errorPage, redirect } from "../http";
+import { logLogin } from "../log";
+import { discordScopes, grantedScopes } from "../tokens/scopes";
+import { errorRedirect } from "./redirect";
+
+/** How long a user may spend at Discord before the login must start again. */
+export const UPSTREAM_STATE_TTL_SECONDS = 600;
+
+/** The pending request, sealed into the state we hand to Discord (short keys keep the URL small). */
+export interface PendingAuthorization {
+  readonly c: string; // client_id
+  readonly r: string; // redirect_uri
+  readonly sc: string; // granted scopes
+  readonly s?: string; // client state
+  readonly n?: string; // nonce
+  readonly cc?: string; // PKCE S256 challenge
+  readonly p?: "none"; // prompt=none was requested
+  readonly b: string; // browser binding (cookie value)
+}
+
+interface ValidRequest {
+  readonly scope: string;
+  readonly state: string | undefined;
+  readonly nonce: string | undefined;
+  readonly challenge: string | undefined;
+  readonly discordPrompt: "consent" | "none" | undefined;
+}
+
+const PROMPTS = new Set(["none", "login", "consent", "select_account"]);
+
+function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
+  rejectDuplicates(params);
+  if (params.values.has("request")) throw new OAuthError("request_not_supported", "request objects are not supported");
+  if (params.values.has("request_uri")) throw new OAuthError("request_uri_not_supported", "request_uri is not supported");
+  const responseType = params.values.get("response_type");
+  if (responseType === undefined) throw new OAuthError("invalid_request", "response_type is required");
+  if (responseType !== "code") throw new OAuthError("unsupported_response_type", "only response_type=code is supported");
+  const responseMode = params.values.get("response_mode");
+  if (responseMode !== undefined && responseMode !== "query") throw new OAuthError("invalid_request", "only response_mode=query is supported");
+  const scopes = grantedScopes(optional(params, "scope", 1000) ?? "");
+  if (!scopes.includes("openid")) throw new OAuthError("invalid_scope", "scope must include openid");
+  const state = optional(params, "state", 1024);
+  const nonce = optional(params, "nonce", 512);
+  const challenge = checkChallenge(params, target.client);
+
+  const prompts = (params.values.get("prompt") ?? "").split(" ").filter(Boolean);
+  if (prompts.some((p) => !PROMPTS.has(p))) throw new OAuthError("invalid_request", "prompt has an unknown value");
+  if (prompts.includes("none") && prompts.length > 1) throw new OAuthError("invalid_request", "prompt=none cannot be combined with other values");
+  const maxAge = params.values.get("max_age");
+  if (maxAge !== undefined && !/^\d{1,10}$/.test(maxAge)) throw new OAuthError("invalid_request", "max_age must be a non-negative integer");
+  // We keep no session: every login is a fresh trip to Discord, so max_age is always met; prompt=login
+  // and max_age=0 ask Discord to show its screen again.
+  let discordPrompt: ValidRequest["discordPrompt"];
+  if (prompts.includes("none")) discordPrompt = "none";
+  else if (prompts.includes("login") || prompts.includes("consent") || maxAge === "0") discordPrompt = "consent";
+
+  return { scope: scopes.join(" "), state, nonce, challenge, discordPrompt };
+}
+
+export async function authorize(request: Request, ctx: RequestContext): Promise<Response> {
+  let params: Params;
+  let target: ClientAndRedirect;
+  try {
+    params = await readParams(request);
+    target = checkClientAndRedirect(ctx.settings, params);
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    logLogin({ step: "authorize", result: "denied", client: undefined, reason: `${err.error}:${err.detail ?? err.description}` });
+    return errorPage("This login request is not valid", err.description);
+  }
+
+  let valid: ValidRequest;
+  try {
+    valid = checkRequest(params, target);
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    logLogin({ step: "authorize", result: "denied", client: target.client.clientId, reason: `${err.error}:${err.description}` });
+    return errorRedirect(target.redirectUri, err, params.values.get("state"), ctx.issuer);
+  }
+
+  const binding = readBinding(request);
+  const pending: PendingAuthorization = {
+    c: target.client.clientId,
+    r: target.redirectUri,
+    sc: valid.scope,
+    b: binding.value,
+    ...(valid.state !== undefined && { s: valid.state }),
+    ...(valid.nonce !== undefined && { n: valid.nonce }),
+    ...(valid.challenge !== undefined && { cc: valid.challenge }),
+    ...(valid.discordPrompt === "none" && { p: "none" as const }),
+  };
+  const sealed = await seal({ ...pending }, "upstream-state", ctx.settings.discordClientSecret, UPSTREAM_STATE_TTL_SECONDS);
+
+  const discord = new URL(ctx.settings.discordAuthorizeUrl);
+  discord.searchParams.set("response_type", "code");
+  discord.searchParams.set("client_id", ctx.settings.discord.clientId);
+  discord.searchParams.set("redirect_uri", discordRedirectUri(ctx.issuer));
+  discord.searchParams.set("scope", discordScopes(grantedScopes(valid.scope)).join(" "));
+  discord.searchParams.set("state", sealed);
+  if (valid.discordPrompt) discord.searchParams.set("prompt", valid.discordPrompt);
+
+  const headers = new Headers();
+  headers.append("Set-Cookie", bindingCookie(binding.value, ctx.issuer, UPSTREAM_STATE_TTL_SECONDS));
+  return redirect(discord.toString(), headers);
+}

@@ -1,0 +1,134 @@
+// GET /callback: Discord sends the browser back here. Open and check our sealed state and the browser
+// binding, turn Discord's code into an identity, revoke Discord's token (we keep nothing of it), and
+// send the client our own one-time code (RFC 6749 4.1.2, RFC 9207 `iss`).
+import { findClient } from "../config";
+import { bindingFrom } from "../codes/binding";
+import { UnsealError, unseal } from "../codes/seal";
+import { issueCode } from "../codes/store";
+import { readParams } from "../checks/params";
+import { discordRedirectUri, type RequestContext } from "../context";
+import { DiscordClient, DiscordError, type DiscordUser } from "../discord/client";
+import { OAuthError } from "../errors";
+import { errorPage } from "../http";
+import { logLogin, logUnexpected } from "../log";
+import { claimsFor } from "../tokens/claims";
+import { grantedScopes } from "../tokens/scopes";
+import type { PendingAuthorization } from "./authorize";
+import { codeRedirect, errorRedirect } from "./redirect";
+
+function isPending(p: Record<string, unknown>): p is Record<string, unknown> & PendingAuthorization {
+  const optionalString = (v: unknown) => v === undefined || typeof v === "string";
+  return (
+    typeof p.c === "string" && typeof p.r === "string" && typeof p.sc === "string" && typeof p.b === "string" &&
+    optionalString(p.s) && optionalString(p.n) && optionalString(p.cc) && (p.p === undefined || p.p === "none")
+  );
+}
+
+/** Discord failures, in the words the client should hear. */
+function fromDiscord(err: DiscordError): OAuthError {
+  switch (err.kind) {
+    case "rate_limited":
+    case "unavailable":
+    case "timeout":
+      return new OAuthError("temporarily_unavailable", "Discord is not answering right now; try again in a minute", { detail: `discord:${err.kind}` });
+    case "rejected":
+    case "bad_response":
+      return new OAuthError("server_error", "Discord did not complete the login", { detail: `discord:${err.kind}` });
+  }
+}
+
+async function fetchIdentity(ctx: RequestContext, code: string): Promise<DiscordUser> {
+  const discord = new DiscordClient({
+    apiBase: ctx.settings.discordApiBase,
+    clientId: ctx.settings.discord.clientId,
+    clientSecret: ctx.settings.discordClientSecret,
+  });
+  const token = await discord.exchangeCode(code, discordRedirectUri(ctx.issuer));
+  try {
+    return await discord.getUser(token.accessToken);
+  } finally {
+    // The bridge never needs Discord's token again; revoke it after the response is sent.
+    ctx.exec.waitUntil(discord.revoke(token.accessToken).catch((err: unknown) => logUnexpected("discord.revoke", err)));
+  }
+}
+
+export async function callback(request: Request, ctx: RequestContext): Promise<Response> {
+  const deny = (reason: string, message: string, status = 400) => {
+    logLogin({ step: "callback", result: "denied", reason });
+    return errorPage("This login cannot be completed", message, status);
+  };
+
+  const params = await readParams(request);
+  const sealed = params.values.get("state");
+  if (sealed === undefined) return deny("state_missing", "The response from Discord has no state. Start the login again from the application.");
+  let pending: PendingAuthorization;
+  try {
+    const payload = await unseal(sealed, "upstream-state", ctx.settings.discordClientSecret);
+    if (!isPending(payload)) throw new UnsealError("invalid");
+    pending = payload;
+  } catch (err) {
+    if (!(err instanceof UnsealError)) throw err;
+    return err.reason === "expired"
+      ? deny("state_expired", "This login took too long. Start it again from the application.")
+      : deny("state_invalid", "This login link is not valid. Start the login again from the application.");
+  }
+
+  const binding = bindingFrom(request, ctx.issuer);
+  if (binding === undefined) {
+    return deny("cookie_missing", "This browser did not keep the login cookie. Allow cookies for this site and start the login again from the application.");
+  }
+  if (binding !== pending.b) return deny("cookie_mismatch", "This login was started in another browser. Start it again from the application in this browser.");
+
+  const client = findClient(ctx.settings, pending.c);
+  if (!client || !client.redirectUris.includes(pending.r)) {
+    return deny("client_gone", "The application this login was for is no longer registered.");
+  }
+  const fail = (err: OAuthError, discordUserId?: string) => {
+    logLogin({ step: "callback", result: err.error === "access_denied" ? "denied" : "error", client: client.clientId, discordUserId, reason: err.detail ?? err.error });
+    return errorRedirect(pending.r, err, pending.s, ctx.issuer);
+  };
+
+  if (params.duplicates.length > 0) return fail(new OAuthError("server_error", "Discord's response repeated a parameter", { detail: "discord:duplicate_params" }));
+  const discordError = params.values.get("error");
+  if (discordError !== undefined) {
+    if (discordError === "access_denied" && pending.p !== "none") {
+      return fail(new OAuthError("access_denied", "The user did not allow the login at Discord", { detail: "discord:access_denied" }));
+    }
+    if (pending.p === "none") {
+      return fail(new OAuthError("login_required", "Discord needs the user to log in or consent", { detail: `discord:${discordError.slice(0, 40)}` }));
+    }
+    return fail(new OAuthError("server_error", "Discord did not complete the login", { detail: `discord:${discordError.slice(0, 40)}` }));
+  }
+  const discordCode = params.values.get("code");
+  if (discordCode === undefined || discordCode.length > 512) {
+    return fail(new OAuthError("server_error", "Discord's response has no code", { detail: "discord:no_code" }));
+  }
+
+  let user: DiscordUser;
+  try {
+    user = await fetchIdentity(ctx, discordCode);
+  } catch (err) {
+    if (err instanceof DiscordError) return fail(fromDiscord(err));
+    throw err;
+  }
+
+  const scopes = grantedScopes(pending.sc);
+  let code: string;
+  try {
+    code = await issueCode(ctx.env, {
+      clientId: client.clientId,
+      redirectUri: pending.r,
+      scope: pending.sc,
+      nonce: pending.n,
+      codeChallenge: pending.cc,
+      sub: user.id,
+      authTime: Math.floor(Date.now() / 1000),
+      claims: claimsFor(user, scopes),
+    });
+  } catch (err) {
+    logUnexpected("codes.issue", err);
+    return fail(new OAuthError("temporarily_unavailable", "The login service could not store the login; try again", { detail: "code_store_failed" }), user.id);
+  }
+  logLogin({ step: "callback", result: "code_issued", client: client.clientId, discordUserId: user.id });
+  return codeRedirect(pending.r, code, pending.s, ctx.issuer);
+}

@@ -1,0 +1,33 @@
+// GET /.well-known/openid-configuration (OpenID Connect Discovery 1.0, section 3).
+import type { RequestContext } from "../context";
+import { jsonResponse } from "../http";
+import { loadKeys } from "../keys/store";
+import { SUPPORTED_SCOPES } from "../tokens/scopes";
+
+export async function discovery(_request: Request, ctx: RequestContext): Promise<Response> {
+  const { issuer } = ctx;
+  const keys = await loadKeys(ctx.env);
+  return jsonResponse(
+    {
+      issuer,
+      authorization_endpoint: `${issuer}/authorize`,
+      token_endpoint: `${issuer}/token`,
+      userinfo_endpoint: `${issuer}/userinfo`,
+      jwks_uri: `${issuer}/jwks.json`,
+      scopes_supported: SUPPORTED_SCOPES,
+      response_types_supported: ["code"],
+      response_modes_supported: ["query"],
+      grant_types_supported: ["authorization_code"],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: keys.algorithms,
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      code_challenge_methods_supported: ["S256"],
+      claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "id", "preferred_username", "name", "picture", "email", "email_verified"],
+      claims_parameter_supported: false,
+      request_parameter_supported: false,
+      request_uri_parameter_supported: false,
+      authorization_response_iss_parameter_supported: true,
+    },
+    { cache: "public, max-age=300", headers: { "Access-Control-Allow-Origin": "*" } },
+  );
+}

@@ -1,0 +1,39 @@
+// GET /: a page for the operator with exactly what to paste into Cloudflare Access and Discord.
+import { discordRedirectUri, type RequestContext } from "../context";
+import { escapeHtml, htmlPage } from "../http";
+
+function row(label: string, value: string): string {
+  return `<tr><th>${escapeHtml(label)}</th><td><code>${escapeHtml(value)}</code></td></tr>`;
+}
+
+export function landing(_request: Request, ctx: RequestContext): Response {
+  const { issuer, settings } = ctx;
+  const clients = settings.clients
+    .map(
+      (c) => `<h3>${escapeHtml(c.name)}</h3>
+<table>
+${row("App ID", c.clientId)}
+<tr><th>Client secret</th><td>the secret <code>npm run client -- add</code> printed when this client was created (only its hash is stored here)</td></tr>
+${row("Auth URL", `${issuer}/authorize`)}
+${row("Token URL", `${issuer}/token`)}
+${row("Certificate URL", `${issuer}/jwks.json`)}
+${row("Proof Key for Code Exchange (PKCE)", c.requirePkce ? "on (required for this client)" : "on (recommended)")}
+${row("Scopes", "openid email profile")}
+${row("OIDC claims (optional)", "id, preferred_username, name, email")}
+${row("Registered redirect URIs", c.redirectUris.join("  "))}
+</table>`,
+    )
+    .join("\n");
+  return htmlPage(
+    "Discord OpenID Connect bridge",
+    `<p>This service lets applications log people in with Discord, using OpenID Connect.</p>
+<h2>1. In the Discord developer portal</h2>
+<p>Under OAuth2 of application <code>${escapeHtml(settings.discord.clientId)}</code>, add this redirect:</p>
+<pre>${escapeHtml(discordRedirectUri(issuer))}</pre>
+<h2>2. In Cloudflare Access (Settings, Authentication, Add new: OpenID Connect)</h2>
+${clients}
+<h2>For other OpenID Connect clients</h2>
+<p>Discovery document: <a href="/.well-known/openid-configuration"><code>${escapeHtml(issuer)}/.well-known/openid-configuration</code></a></p>
+<p class="muted">Issuer <code>${escapeHtml(issuer)}</code>. Tokens are signed with ES256; keys at <code>${escapeHtml(issuer)}/jwks.json</code>.</p>`,
+  );
+}

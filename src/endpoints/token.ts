@@ -1,0 +1,62 @@
+// POST /token (RFC 6749 4.1.3, OIDC Core 3.1.3): authenticate the client, take the code exactly once,
+// check its bindings and PKCE, then mint our tokens. No Discord call happens here.
+import { authenticateClient, BASIC_CHALLENGE } from "../checks/client-auth";
+import { readParams, rejectDuplicates, required, optional } from "../checks/params";
+import { verifyPkce } from "../checks/pkce";
+import { redeemCode } from "../codes/store";
+import type { ClientConfig } from "../config";
+import type { RequestContext } from "../context";
+import { OAuthError } from "../errors";
+import { jsonResponse, oauthErrorResponse } from "../http";
+import { loadKeys } from "../keys/store";
+import { logLogin } from "../log";
+import { ACCESS_TOKEN_TTL_SECONDS, mintAccessToken, mintIdToken } from "../tokens/mint";
+
+export async function token(request: Request, ctx: RequestContext): Promise<Response> {
+  let client: ClientConfig | undefined;
+  let sub: string | undefined;
+  try {
+    const params = await readParams(request);
+    client = await authenticateClient(request, params, ctx.settings);
+    rejectDuplicates(params);
+    const grantType = required(params, "grant_type", 64);
+    if (grantType !== "authorization_code") throw new OAuthError("unsupported_grant_type", "only authorization_code is supported");
+    const code = required(params, "code", 256);
+    const redirectUri = required(params, "redirect_uri", 2048);
+    const verifier = optional(params, "code_verifier", 256);
+
+    const grant = await redeemCode(ctx.env, code);
+    if (!grant) throw new OAuthError("invalid_grant", "the code is invalid, expired or already used", { detail: "code_unknown" });
+    sub = grant.sub;
+    if (grant.clientId !== client.clientId) throw new OAuthError("invalid_grant", "the code was issued to another client", { detail: "code_client_mismatch" });
+    if (grant.redirectUri !== redirectUri) throw new OAuthError("invalid_grant", "redirect_uri does not match the authorization request", { detail: "redirect_uri_mismatch" });
+    await verifyPkce(verifier, grant.codeChallenge);
+
+    const { signer } = await loadKeys(ctx.env);
+    const idToken = await mintIdToken(signer, {
+      issuer: ctx.issuer,
+      clientId: client.clientId,
+      sub: grant.sub,
+      authTime: grant.authTime,
+      nonce: grant.nonce,
+      claims: grant.claims,
+    });
+    const accessToken = await mintAccessToken(
+      ctx.settings.discordClientSecret,
+      { sub: grant.sub, clientId: client.clientId, scope: grant.scope, claims: grant.claims },
+      ctx.issuer,
+    );
+    logLogin({ step: "token", result: "token_issued", client: client.clientId, discordUserId: grant.sub });
+    return jsonResponse({
+      access_token: accessToken,
+      token_type: "Bearer",
+      expires_in: ACCESS_TOKEN_TTL_SECONDS,
+      id_token: idToken,
+      scope: grant.scope,
+    });
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    logLogin({ step: "token", result: "denied", client: client?.clientId, discordUserId: sub, reason: `${err.error}:${err.detail ?? err.description}` });
+    return oauthErrorResponse(err, BASIC_CHALLENGE);
+  }
+}

@@ -1,0 +1,82 @@
+// Response builders: JSON with the right caching, OAuth error bodies (RFC 6749 5.2) and HTML pages
+// that carry strict security headers. Every response the bridge makes comes from here.
+import type { OAuthError } from "./errors";
+
+const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
+
+export function jsonResponse(body: unknown, init: { status?: number; headers?: HeadersInit; cache?: "no-store" | string } = {}): Response {
+  const headers = new Headers(init.headers);
+  headers.set("Content-Type", "application/json; charset=utf-8");
+  if (!init.cache || init.cache === "no-store") {
+    for (const [k, v] of Object.entries(NO_STORE)) headers.set(k, v);
+  } else {
+    headers.set("Cache-Control", init.cache);
+  }
+  return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
+}
+
+/** RFC 6749 section 5.2 error body; 401s get the challenge the client should answer. */
+export function oauthErrorResponse(err: OAuthError, challenge?: string): Response {
+  const headers = new Headers();
+  if (err.status === 401 && challenge) headers.set("WWW-Authenticate", challenge);
+  return jsonResponse({ error: err.error, error_description: err.description }, { status: err.status, headers });
+}
+
+const HTML_SECURITY_HEADERS = {
+  "Content-Security-Policy":
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  "X-Frame-Options": "DENY",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cache-Control": "no-store",
+} as const;
+
+export function securityHeaders(extra?: HeadersInit): Headers {
+  const headers = new Headers(extra);
+  for (const [k, v] of Object.entries(HTML_SECURITY_HEADERS)) headers.set(k, v);
+  return headers;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A complete HTML page; `body` must already be escaped HTML. */
+export function htmlPage(title: string, body: string, status = 200): Response {
+  const page = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1f2328}
+h1{font-size:1.5rem}code,pre{background:#f3f4f6;border-radius:4px;padding:.1rem .3rem;word-break:break-all}
+pre{padding:.6rem;white-space:pre-wrap}table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
+.muted{color:#57606a}
+</style></head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+${body}
+</body></html>`;
+  return new Response(page, {
+    status,
+    headers: securityHeaders({ "Content-Type": "text/html; charset=utf-8" }),
+  });
+}
+
+/** The page a browser sees when we must not redirect (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
+export function errorPage(title: string, message: string, status = 400): Response {
+  return htmlPage(
+    title,
+    `<p>${escapeHtml(message)}</p>
+<p class="muted">Go back to the application you came from and start the login again. If this keeps happening, tell the operator of this login service.</p>`,
+    status,
+  );
+}
+
+/** A 302 that never gets cached. */
+export function redirect(location: string, headers?: HeadersInit): Response {
+  const h = new Headers(headers);
+  h.set("Location", location);
+  h.set("Cache-Control", "no-store");
+  h.set("Referrer-Policy", "no-referrer");
+  return new Response(null, { status: 302, headers: h });
+}

@@ -1,0 +1,147 @@
+// A fake Discord for tests and `npm start`: OAuth2 token exchange and revoke, /users/@me, and a
+// consent page. It runs in Node (miniflare's outboundService, or a local HTTP server).
+// The Discord code a test sends to /callback picks the user or the fault: "alice", "alice~<nonce>",
+// "fault:token-500~<nonce>". Every call is logged under that code for tests to count.
+
+export const FAKE_DISCORD_CLIENT_ID = "111111111111111111";
+export const FAKE_DISCORD_CLIENT_SECRET = "fake-discord-client-secret";
+
+export interface FakeUser {
+  readonly id: string;
+  readonly username: string;
+  readonly global_name: string | null;
+  readonly avatar: string | null;
+  readonly email?: string | null;
+  readonly verified?: boolean;
+}
+
+export const FAKE_USERS: Readonly<Record<string, FakeUser>> = {
+  alice: { id: "80351110224678912", username: "alice", global_name: "Alice Liddell", avatar: "a_1b2c3d4e5f", email: "alice@example.com", verified: true },
+  bob: { id: "175928847299117063", username: "bob", global_name: null, avatar: null, email: "bob@example.net", verified: false },
+  carol: { id: "222222222222222222", username: "carol", global_name: "Carol", avatar: null, email: null, verified: false },
+};
+
+export type Fault = "token-500" | "token-429" | "token-400" | "token-garbage" | "token-no-access-token" | "user-500" | "user-429" | "user-garbage" | "user-no-id";
+
+interface Grant {
+  readonly user: string;
+  readonly fault: Fault | undefined;
+  readonly scope: string;
+}
+
+export interface LoggedCall {
+  readonly method: string;
+  readonly path: string;
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
+
+const rateLimited = () =>
+  json({ message: "You are being rate limited.", retry_after: 1.5, global: false }, 429, { "Retry-After": "2", "X-RateLimit-Scope": "user" });
+
+/** Parse a code like "alice~abc" or "fault:user-500~abc" into its scenario. */
+function scenario(code: string): { user: string; fault: Fault | undefined } | undefined {
+  const base = code.split("~")[0] ?? "";
+  if (base.startsWith("fault:")) return { user: "alice", fault: base.slice("fault:".length) as Fault };
+  return base in FAKE_USERS ? { user: base, fault: undefined } : undefined;
+}
+
+export class FakeDiscord {
+  readonly #calls = new Map<string, LoggedCall[]>();
+  readonly #codesUsed = new Set<string>();
+  readonly #tokens = new Map<string, { code: string; grant: Grant; revoked: boolean }>();
+  readonly #clientId: string;
+  readonly #clientSecret: string;
+
+  constructor(clientId = FAKE_DISCORD_CLIENT_ID, clientSecret = FAKE_DISCORD_CLIENT_SECRET) {
+    this.#clientId = clientId;
+    this.#clientSecret = clientSecret;
+  }
+
+  /** Calls made for one Discord code (including calls with the tokens it produced). */
+  calls(code: string): LoggedCall[] {
+    return this.#calls.get(code) ?? [];
+  }
+
+  #log(code: string, request: Request, path: string): void {
+    const list = this.#calls.get(code) ?? [];
+    list.push({ method: request.method, path });
+    this.#calls.set(code, list);
+  }
+
+  #clientOk(request: Request): boolean {
+    return request.headers.get("Authorization") === `Basic ${btoa(`${this.#clientId}:${this.#clientSecret}`)}`;
+  }
+
+  /** The fetch handler: everything under /api/v10 plus the test control endpoint /__calls. */
+  readonly fetch = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const path = url.pathname.replace(/^\/api(\/v\d+)?/, "");
+    if (url.pathname === "/__calls") return json(this.calls(url.searchParams.get("code") ?? ""));
+
+    if (request.method === "POST" && path === "/oauth2/token") {
+      const form = new URLSearchParams(await request.text());
+      const code = form.get("code") ?? "";
+      this.#log(code, request, path);
+      if (!this.#clientOk(request)) return json({ error: "invalid_client" }, 401);
+      const sc = scenario(code);
+      if (sc?.fault === "token-500") return new Response("upstream connect error", { status: 502 });
+      if (sc?.fault === "token-429") return rateLimited();
+      if (sc?.fault === "token-garbage") return new Response("<html>oops</html>", { status: 200, headers: { "Content-Type": "text/html" } });
+      if (sc?.fault === "token-no-access-token") return json({ token_type: "Bearer" });
+      if (!sc || sc.fault === "token-400" || this.#codesUsed.has(code) || form.get("grant_type") !== "authorization_code") {
+        return json({ error: "invalid_grant", error_description: 'Invalid "code" in request.' }, 400);
+      }
+      this.#codesUsed.add(code);
+      const accessToken = `fake-access-${crypto.randomUUID()}`;
+      this.#tokens.set(accessToken, { code, grant: { user: sc.user, fault: sc.fault, scope: "identify email" }, revoked: false });
+      return json({ access_token: accessToken, token_type: "Bearer", expires_in: 604800, refresh_token: `fake-refresh-${crypto.randomUUID()}`, scope: "identify email" });
+    }
+
+    if (request.method === "POST" && path === "/oauth2/token/revoke") {
+      const form = new URLSearchParams(await request.text());
+      const entry = this.#tokens.get(form.get("token") ?? "");
+      if (entry) {
+        this.#log(entry.code, request, path);
+        entry.revoked = true;
+      }
+      return this.#clientOk(request) ? new Response(null, { status: 200 }) : json({ error: "invalid_client" }, 401);
+    }
+
+    if (request.method === "GET" && path === "/users/@me") {
+      const token = (request.headers.get("Authorization") ?? "").replace(/^Bearer /, "");
+      const entry = this.#tokens.get(token);
+      if (!entry || entry.revoked) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      this.#log(entry.code, request, path);
+      const fault = entry.grant.fault;
+      if (fault === "user-500") return json({ message: "Internal Server Error" }, 500);
+      if (fault === "user-429") return rateLimited();
+      if (fault === "user-garbage") return new Response("not json", { status: 200 });
+      if (fault === "user-no-id") return json({ username: "x" });
+      const user = FAKE_USERS[entry.grant.user];
+      return json({ ...user, discriminator: "0" });
+    }
+
+    if (request.method === "GET" && url.pathname === "/oauth2/authorize") return this.consentPage(url);
+    return json({ message: "404: Not Found", code: 0 }, 404);
+  };
+
+  /** Discord's consent screen, faked: one button per user, plus "Cancel". */
+  consentPage(url: URL): Response {
+    const redirectUri = url.searchParams.get("redirect_uri") ?? "";
+    const state = url.searchParams.get("state") ?? "";
+    const link = (params: Record<string, string>) => {
+      const target = new URL(redirectUri);
+      for (const [k, v] of Object.entries({ ...params, state })) target.searchParams.set(k, v);
+      return target.toString().replace(/&/g, "&amp;").replace(/"/g, "&quot;");
+    };
+    const buttons = Object.entries(FAKE_USERS)
+      .map(([name, u]) => `<li><a href="${link({ code: `${name}~${crypto.randomUUID()}` })}">Log in as ${name} (${u.id})</a></li>`)
+      .join("\n");
+    const html = `<!doctype html><meta charset="utf-8"><title>Fake Discord</title>
+<h1>Fake Discord: authorize</h1><p>Scopes: ${(url.searchParams.get("scope") ?? "").replace(/</g, "&lt;")}</p>
+<ul>${buttons}</ul><p><a href="${link({ error: "access_denied", error_description: "The resource owner or authorization server denied the request" })}">Cancel</a></p>`;
+    return new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+  }
+}
