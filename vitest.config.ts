@@ -1,5 +1,7 @@
-// Tests run inside workerd (miniflare) with the real bindings from wrangler.toml, the test
-// configuration in test/fixtures/config.json, and a fake Discord behind outboundService.
+// Two projects in one `vitest run`:
+// - "workers": inside workerd (miniflare) with the real bindings from wrangler.toml, the test
+//   configuration in test/fixtures/config.json, and a fake Discord behind outboundService;
+// - "node": the operator commands in scripts/ (config check, client creation, local stack).
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
@@ -8,28 +10,35 @@ import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "./test/helpers/fake-dis
 const discord = new FakeDiscord();
 
 export default defineConfig({
-  resolve: {
-    alias: { "bridge-config": fileURLToPath(new URL("./test/fixtures/config.json", import.meta.url)) },
-  },
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
-          DISCORD_API_BASE: "https://discord.test/api/v10",
-          DISCORD_AUTHORIZE_URL: "https://discord.test/oauth2/authorize",
-        },
-        // Every outbound fetch lands here: the fake Discord, and nothing else on the network.
-        outboundService: (request: Request) => {
-          const host = new URL(request.url).hostname;
-          if (host === "discord.test") return discord.fetch(request);
-          return new Response(`test network: ${host} is not reachable`, { status: 599 });
-        },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
+    projects: [
+      {
+        resolve: {
+          alias: { "bridge-config": fileURLToPath(new URL("./test/fixtures/config.json", import.meta.url)) },
+        },
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
+                DISCORD_API_BASE: "https://discord.test/api/v10",
+                DISCORD_AUTHORIZE_URL: "https://discord.test/oauth2/authorize",
+              },
+              // Every outbound fetch lands here: the fake Discord, and nothing else on the network.
+              outboundService: (request: Request) => {
+                const host = new URL(request.url).hostname;
+                if (host === "discord.test") return discord.fetch(request);
+                return new Response(`test network: ${host} is not reachable`, { status: 599 });
+              },
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
+      },
+      {
+        test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000 },
+      },
+    ],
   },
 });
