@@ -34,7 +34,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
+        test: { name: "workers", silent: "passed-only", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
       },
       {
         test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000 },

@@ -32,7 +32,9 @@ export async function readParams(request: Request): Promise<Params> {
   }
   const declared = Number(request.headers.get("Content-Length") ?? "0");
   if (declared > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
-  const body = await request.text();
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
+  const body = new TextDecoder().decode(bytes);
   if (body.length > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
   return parseParams(new URLSearchParams(body));
 }
