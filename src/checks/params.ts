@@ -34,9 +34,7 @@ export async function readParams(request: Request): Promise<Params> {
   if (declared > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
   const bytes = await request.arrayBuffer();
   if (bytes.byteLength > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
-  const body = new TextDecoder().decode(bytes);
-  if (body.length > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
-  return parseParams(new URLSearchParams(body));
+  return parseParams(new URLSearchParams(new TextDecoder().decode(bytes)));
 }
 
 /** Reject a request that repeats any of `names` (or any parameter at all when `names` is omitted). */
