@@ -14,7 +14,7 @@ export const GRAFANA = {
   redirectUri: "https://grafana.example.com/login/generic_oauth",
 } as const;
 export const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-export const CHALLENGE = "E9Melhoa2OwvFrEMTPguCHHoGR6ytEDJuiJhCjGH8YU"; // RFC 7636 appendix B
+export const CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 appendix B
 
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new URL(path, ISSUER).toString(), { redirect: "manual", ...init });

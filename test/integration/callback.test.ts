@@ -40,7 +40,7 @@ describe("/callback success", () => {
   it("keeps the redirect_uri's own query parameters", async () => {
     const started = await startLogin({
       response_type: "code", client_id: "grafana", redirect_uri: "https://grafana.example.com/other?x=1", scope: "openid",
-      code_challenge: "E9Melhoa2OwvFrEMTPguCHHoGR6ytEDJuiJhCjGH8YU", code_challenge_method: "S256",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256",
     });
     const res = await callback(started, { code: discordCode("alice") });
     const location = new URL(res.headers.get("Location") ?? "");
