@@ -1,0 +1,64 @@
+// Discovery and JWKS: every required field, consistent issuer, public keys only.
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { describe, expect, it } from "vitest";
+import { ACCESS, ISSUER, call, codeFor, redeem } from "../helpers/bridge";
+
+describe("discovery", () => {
+  it("publishes the fields OIDC Discovery requires and what we support", async () => {
+    const res = await call("/.well-known/openid-configuration");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("*");
+    const doc = await res.json<Record<string, unknown>>();
+    expect(doc).toMatchObject({
+      issuer: ISSUER,
+      authorization_endpoint: `${ISSUER}/authorize`,
+      token_endpoint: `${ISSUER}/token`,
+      userinfo_endpoint: `${ISSUER}/userinfo`,
+      jwks_uri: `${ISSUER}/jwks.json`,
+      response_types_supported: ["code"],
+      subject_types_supported: ["public"],
+      id_token_signing_alg_values_supported: ["ES256"],
+      token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+      code_challenge_methods_supported: ["S256"],
+      grant_types_supported: ["authorization_code"],
+      scopes_supported: ["openid", "profile", "email"],
+      authorization_response_iss_parameter_supported: true,
+    });
+  });
+});
+
+describe("jwks", () => {
+  it("holds public parameters only, cacheable, and verifies our ID tokens", async () => {
+    const res = await call("/jwks.json");
+    expect(res.headers.get("Cache-Control")).toMatch(/^public, max-age=\d+$/);
+    const jwks = await res.json<{ keys: Record<string, unknown>[] }>();
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const key of jwks.keys) {
+      expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x", "y"]);
+      expect(key).not.toHaveProperty("d");
+    }
+    const { id_token } = await (await redeem(await codeFor("alice"))).json<{ id_token: string }>();
+    const { payload } = await jwtVerify(id_token, createLocalJWKSet(jwks as never), { issuer: ISSUER, audience: ACCESS.clientId, algorithms: ["ES256"] });
+    expect(payload.sub).toBeTruthy();
+  });
+});
+
+describe("landing page", () => {
+  it("tells the operator what to paste into Discord and Access", async () => {
+    const res = await call("/");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    expect(res.headers.get("X-Frame-Options")).toBe("DENY");
+    const html = await res.text();
+    for (const text of [`${ISSUER}/callback`, `${ISSUER}/authorize`, `${ISSUER}/token`, `${ISSUER}/jwks.json`, "access", "grafana", "openid email profile"]) {
+      expect(html).toContain(text);
+    }
+    expect(html).not.toContain("sha256:");
+  });
+
+  it("answers unknown paths with a 404 OAuth error", async () => {
+    const res = await call("/nope");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "invalid_request" });
+  });
+});

@@ -1,0 +1,58 @@
+// Signing keys: the first bootstrap is race-free (one writer, a Durable Object), warm requests do not
+// read KV, and a missing or corrupt KV entry recovers to the same key instead of minting a new one.
+import { env } from "cloudflare:workers";
+import { createLocalJWKSet, jwtVerify } from "jose";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { KEYSET_KV_KEY } from "../../src/keys/keyset";
+import { clearKeyCache, loadKeys } from "../../src/keys/store";
+import { ACCESS, ISSUER, call, codeFor, redeem } from "../helpers/bridge";
+
+beforeEach(() => {
+  clearKeyCache();
+  vi.restoreAllMocks();
+});
+
+async function liveJwks() {
+  return createLocalJWKSet(await (await call("/jwks.json")).json());
+}
+
+describe("key bootstrap", () => {
+  it("gives every concurrent first caller the same key, and publishes exactly that key", async () => {
+    expect(await env.KV.get(KEYSET_KV_KEY)).toBeNull();
+    const sets = await Promise.all(Array.from({ length: 20 }, () => env.KEYS.getByName("keys").keySet()));
+    const kids = new Set(sets.map((s) => s.keys[0]?.kid));
+    expect(kids.size).toBe(1);
+    const published = JSON.parse((await env.KV.get(KEYSET_KV_KEY)) ?? "null");
+    expect(published.keys.map((k: { kid: string }) => k.kid)).toEqual([...kids]);
+  });
+
+  it("tokens minted by concurrent cold isolates all verify against the published JWKS", async () => {
+    const codes = await Promise.all(Array.from({ length: 5 }, () => codeFor("alice")));
+    const responses = await Promise.all(codes.map((c) => { clearKeyCache(); return redeem(c); }));
+    const jwks = await liveJwks();
+    for (const res of responses) {
+      const { id_token } = await res.json<{ id_token: string }>();
+      await jwtVerify(id_token, jwks, { issuer: ISSUER, audience: ACCESS.clientId });
+    }
+  });
+
+  it("reads KV once per isolate while warm", async () => {
+    const get = vi.spyOn(env.KV, "get");
+    await loadKeys(env);
+    await loadKeys(env);
+    await loadKeys(env);
+    expect(get).toHaveBeenCalledTimes(1);
+  });
+
+  it("recovers the same key from a corrupt or deleted KV entry", async () => {
+    const before = (await loadKeys(env)).signer.kid;
+    for (const damage of [() => env.KV.put(KEYSET_KV_KEY, "{not json"), () => env.KV.put(KEYSET_KV_KEY, '{"version":1,"keys":[]}'), () => env.KV.delete(KEYSET_KV_KEY)]) {
+      await damage();
+      clearKeyCache();
+      expect((await loadKeys(env)).signer.kid).toBe(before);
+      const { id_token } = await (await redeem(await codeFor("alice"))).json<{ id_token: string }>();
+      clearKeyCache();
+      await jwtVerify(id_token, await liveJwks(), { issuer: ISSUER, audience: ACCESS.clientId });
+    }
+  });
+});
