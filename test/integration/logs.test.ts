@@ -1,0 +1,54 @@
+// Every login outcome is one JSON line with client, Discord user id, result and reason; never a secret.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FAKE_DISCORD_CLIENT_SECRET, FAKE_USERS } from "../helpers/fake-discord";
+import { ACCESS, accessBasic, callback, codeFor, discordCode, redeem, startLogin } from "../helpers/bridge";
+
+let lines: string[] = [];
+beforeEach(() => {
+  lines = [];
+  const capture = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  vi.spyOn(console, "log").mockImplementation(capture);
+  vi.spyOn(console, "error").mockImplementation(capture);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+function events(): Record<string, unknown>[] {
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.event === "login");
+}
+
+describe("login logs", () => {
+  it("logs the code and the token as JSON lines and never a token, code or secret", async () => {
+    const code = await codeFor("alice");
+    const res = await redeem(code);
+    const body = await res.json<{ access_token: string; id_token: string }>();
+    const alice = FAKE_USERS.alice!.id;
+    expect(events()).toEqual([
+      expect.objectContaining({ step: "callback", result: "code_issued", client: "access", discord_user_id: alice, reason: null }),
+      expect.objectContaining({ step: "token", result: "token_issued", client: "access", discord_user_id: alice, reason: null }),
+    ]);
+    const all = lines.join("\n");
+    for (const secret of [code, body.access_token, body.id_token, ACCESS.secret, FAKE_DISCORD_CLIENT_SECRET, "fake-access-"]) {
+      expect(all).not.toContain(secret);
+    }
+  });
+
+  it("logs refusals with a reason", async () => {
+    const started = await startLogin();
+    await callback(started, { code: discordCode("alice") }, null);
+    await callback(started, { error: "access_denied" });
+    await callback(started, { code: discordCode("fault:token-429") });
+    await redeem("unknown-code");
+    await redeem(await codeFor("bob"), {}, { Authorization: accessBasic(ACCESS.clientId, "wrong") });
+    expect(events().map((e) => [e.step, e.result, e.reason])).toEqual([
+      ["callback", "denied", "cookie_missing"],
+      ["callback", "denied", "discord:access_denied"],
+      ["callback", "error", "discord:rate_limited"],
+      ["token", "denied", "invalid_grant:code_unknown"],
+      ["callback", "code_issued", null],
+      ["token", "denied", "invalid_client:client authentication failed"],
+    ]);
+    expect(lines.join("\n")).not.toContain("wrong");
+  });
+});
