@@ -1,9 +1,8 @@
 // Two projects in one `vitest run`:
 // - "workers": inside workerd (miniflare) with the real bindings from wrangler.toml, the test
-//   configuration in test/fixtures/config.json, and a fake Discord behind outboundService;
+//   entry test/fixtures/worker.ts (test/fixtures/config.json), and a fake Discord behind outboundService;
 // - "node": the operator commands in scripts/ (config check, client creation, local stack).
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
-import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "./test/helpers/fake-discord.ts";
 
@@ -13,12 +12,10 @@ export default defineConfig({
   test: {
     projects: [
       {
-        resolve: {
-          alias: { "bridge-config": fileURLToPath(new URL("./test/fixtures/config.json", import.meta.url)) },
-        },
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
+            main: "./test/fixtures/worker.ts",
             miniflare: {
               bindings: {
                 DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,

@@ -1,56 +1,9 @@
-// Worker entry: validate configuration once per isolate, then hand the request to the router.
-// Anything unexpected becomes a plain `server_error`, never a stack trace.
+// Worker entry for deployment: bundles the operator's config.json (wrangler.toml aliases
+// "bridge-config" to it) and exports the Durable Object classes wrangler.toml declares.
 import rawConfig from "bridge-config";
-import { loadSettings, type Settings } from "./config";
-import type { RequestContext } from "./context";
-import { issuerFor } from "./context";
-import { ConfigError } from "./errors";
-import { errorPage, jsonResponse } from "./http";
-import { logUnexpected } from "./log";
-import { router } from "./router";
+import { createWorker } from "./worker";
 
 export { CodeStore } from "./codes/store";
 export { KeyKeeper } from "./keys/keeper";
 
-const settingsByEnv = new WeakMap<Env, Settings | ConfigError>();
-
-function settingsFor(env: Env): Settings | ConfigError {
-  let settings = settingsByEnv.get(env);
-  if (!settings) {
-    try {
-      settings = loadSettings(rawConfig, env);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      settings = err;
-      console.error(JSON.stringify({ event: "config_invalid", problems: err.problems }));
-    }
-    settingsByEnv.set(env, settings);
-  }
-  return settings;
-}
-
-function wantsHtml(request: Request): boolean {
-  const path = new URL(request.url).pathname;
-  return path === "/" || path === "/authorize" || path === "/callback";
-}
-
-function misconfigured(request: Request, err: ConfigError): Response {
-  const message = `The login service is misconfigured. The operator should run \`npm run check\`. Problems: ${err.problems.join("; ")}`;
-  if (wantsHtml(request)) return errorPage("This login service is not set up correctly", message, 503);
-  return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
-}
-
-export default {
-  async fetch(request, env, exec): Promise<Response> {
-    const settings = settingsFor(env);
-    if (settings instanceof ConfigError) return misconfigured(request, settings);
-    const ctx: RequestContext = { env, exec, settings, issuer: issuerFor(settings, request) };
-    try {
-      return await router.fetch(request, ctx);
-    } catch (err) {
-      logUnexpected(new URL(request.url).pathname, err);
-      if (wantsHtml(request)) return errorPage("Something went wrong", "The login service had an unexpected problem. Try again in a minute.", 500);
-      return jsonResponse({ error: "server_error", error_description: "unexpected error" }, { status: 500 });
-    }
-  },
-} satisfies ExportedHandler<Env>;
+export default createWorker(rawConfig);

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
+import { createWorker } from "../../src/worker";
 import { loadSettings, validateConfig } from "../../src/config";
 import { ConfigError } from "../../src/errors";
 import fixture from "../fixtures/config.json";
@@ -81,7 +81,7 @@ describe("a misconfigured Worker", () => {
   it("answers every endpoint with a clear 503 naming the problem, never a crash", async () => {
     const broken = { ...env, DISCORD_CLIENT_SECRET: undefined } as unknown as Env;
     for (const [path, type] of [["/token", /json/], ["/.well-known/openid-configuration", /json/], ["/authorize", /html/], ["/", /html/]] as const) {
-      const res = await worker.fetch(new Request(`https://bridge.test${path}`), broken, createExecutionContext());
+      const res = await createWorker(fixture).fetch!(new Request(`https://bridge.test${path}`), broken, createExecutionContext());
       expect(res.status).toBe(503);
       expect(res.headers.get("Content-Type")).toMatch(type);
       expect(await res.text()).toContain("DISCORD_CLIENT_SECRET");

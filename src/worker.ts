@@ -1,0 +1,54 @@
+// The Worker, built from a raw configuration object: validate it (with the environment) once per
+// isolate, then hand each request to the router. Anything unexpected becomes a plain `server_error`,
+// never a stack trace. Entry modules (src/index.ts, dev/, tests) choose which config.json to bundle.
+import { loadSettings, type Settings } from "./config";
+import { issuerFor, type RequestContext } from "./context";
+import { ConfigError } from "./errors";
+import { errorPage, jsonResponse } from "./http";
+import { logUnexpected } from "./log";
+import { router } from "./router";
+
+function wantsHtml(request: Request): boolean {
+  const path = new URL(request.url).pathname;
+  return path === "/" || path === "/authorize" || path === "/callback";
+}
+
+function misconfigured(request: Request, err: ConfigError): Response {
+  const message = `The login service is misconfigured. The operator should run \`npm run check\`. Problems: ${err.problems.join("; ")}`;
+  if (wantsHtml(request)) return errorPage("This login service is not set up correctly", message, 503);
+  return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
+}
+
+export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
+  const settingsByEnv = new WeakMap<Env, Settings | ConfigError>();
+
+  function settingsFor(env: Env): Settings | ConfigError {
+    let settings = settingsByEnv.get(env);
+    if (!settings) {
+      try {
+        settings = loadSettings(rawConfig, env);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        settings = err;
+        console.error(JSON.stringify({ event: "config_invalid", problems: err.problems }));
+      }
+      settingsByEnv.set(env, settings);
+    }
+    return settings;
+  }
+
+  return {
+    async fetch(request, env, exec): Promise<Response> {
+      const settings = settingsFor(env);
+      if (settings instanceof ConfigError) return misconfigured(request, settings);
+      const ctx: RequestContext = { env, exec, settings, issuer: issuerFor(settings, request) };
+      try {
+        return await router.fetch(request, ctx);
+      } catch (err) {
+        logUnexpected(new URL(request.url).pathname, err);
+        if (wantsHtml(request)) return errorPage("Something went wrong", "The login service had an unexpected problem. Try again in a minute.", 500);
+        return jsonResponse({ error: "server_error", error_description: "unexpected error" }, { status: 500 });
+      }
+    },
+  };
+}
