@@ -10,6 +10,8 @@ const discord = new FakeDiscord();
 
 export default defineConfig({
   test: {
+    // Login log lines are printed only for failing tests.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
@@ -31,7 +33,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", silent: "passed-only", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
       },
       {
         test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000 },
