@@ -53,9 +53,10 @@ async function fetchIdentity(ctx: RequestContext, code: string): Promise<Discord
 }
 
 export async function callback(request: Request, ctx: RequestContext): Promise<Response> {
-  const deny = (reason: string, message: string, status = 400) => {
-    logLogin({ step: "callback", result: "denied", reason });
-    return errorPage("This login cannot be completed", message, status);
+  let clientId: string | undefined;
+  const deny = (reason: string, message: string) => {
+    logLogin({ step: "callback", result: "denied", client: clientId, reason });
+    return errorPage("This login cannot be completed", message);
   };
 
   const params = await readParams(request);
@@ -66,6 +67,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     const payload = await unseal(sealed, "upstream-state", ctx.settings.discordClientSecret);
     if (!isPending(payload)) throw new UnsealError("invalid");
     pending = payload;
+    clientId = payload.c;
   } catch (err) {
     if (!(err instanceof UnsealError)) throw err;
     return err.reason === "expired"

@@ -49,6 +49,7 @@ describe("login logs", () => {
       ["callback", "code_issued", null],
       ["token", "denied", "invalid_client:client authentication failed"],
     ]);
+    expect(events()[0]).toMatchObject({ client: "access", discord_user_id: null });
     expect(lines.join("\n")).not.toContain("wrong");
   });
 });
