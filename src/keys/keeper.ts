@@ -4,10 +4,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { createKey, KEYSET_KV_KEY, type KeySet } from "./keyset";
 
-export class KeyKeeper extends DurableObject<Env> {
-  private publishedThisLife = false;
+/** Readers that find KV empty or corrupt ask us; republish at most this often (KV: 1,000 writes a day). */
+const REPUBLISH_AFTER_MS = 60_000;
 
-  /** Return the key set, creating it on first use and (re)publishing it to KV once per wake-up. */
+export class KeyKeeper extends DurableObject<Env> {
+  private publishedAt = Number.NEGATIVE_INFINITY;
+
+  /** Return the key set, creating it on first use and (re)publishing it to KV at most once a minute. */
   async keySet(): Promise<KeySet> {
     return this.ctx.blockConcurrencyWhile(async () => {
       let keySet = await this.ctx.storage.get<KeySet>("keyset");
@@ -15,9 +18,9 @@ export class KeyKeeper extends DurableObject<Env> {
         keySet = { version: 1, keys: [await createKey("ES256")] };
         await this.ctx.storage.put("keyset", keySet);
       }
-      if (!this.publishedThisLife) {
+      if (Date.now() - this.publishedAt >= REPUBLISH_AFTER_MS) {
         await this.env.KV.put(KEYSET_KV_KEY, JSON.stringify(keySet));
-        this.publishedThisLife = true;
+        this.publishedAt = Date.now();
       }
       return keySet;
     });

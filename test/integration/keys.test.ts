@@ -55,4 +55,20 @@ describe("key bootstrap", () => {
       await jwtVerify(id_token, await liveJwks(), { issuer: ISSUER, audience: ACCESS.clientId });
     }
   });
+
+  it("heals a corrupt KV entry, writing KV at most once a minute", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(new Date("2032-01-01T00:00:00Z"));
+      const kid = (await env.KEYS.getByName("keys").keySet()).keys[0]!.kid;
+      await env.KV.put(KEYSET_KV_KEY, "{corrupt");
+      for (let i = 0; i < 5; i++) await env.KEYS.getByName("keys").keySet();
+      expect(await env.KV.get(KEYSET_KV_KEY)).toBe("{corrupt"); // published less than a minute ago: no write
+      vi.setSystemTime(new Date("2032-01-01T00:01:01Z"));
+      for (let i = 0; i < 5; i++) await env.KEYS.getByName("keys").keySet();
+      expect(JSON.parse((await env.KV.get(KEYSET_KV_KEY))!).keys[0].kid).toBe(kid);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
