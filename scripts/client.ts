@@ -1,0 +1,169 @@
+// `npm run client -- add|list|remove`: manage the OIDC clients in config.json. `add` generates the
+// client secret, prints it once and stores only its hash; every change is validated before writing.
+import { existsSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { validateConfig } from "../src/config.ts";
+import { ConfigError } from "../src/errors.ts";
+import { consoleIo, type Io } from "./check.ts";
+import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, hashClientSecret, newClientSecret, readJsonFile, writeJsonFileAtomic } from "./lib/config-file.ts";
+
+const USAGE = `usage:
+  npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--rotate-secret]
+  npm run client -- list
+  npm run client -- remove <client-id>
+options:
+  --config <path>   the configuration file (default: config.json)`;
+
+type Json = Record<string, unknown>;
+
+class UsageError extends Error {}
+
+function load(path: string, createIfMissing: boolean): Json {
+  if (!existsSync(path) && createIfMissing) {
+    const example = readJsonFile(EXAMPLE_CONFIG) as Json;
+    // The example's client is a placeholder: start with no clients.
+    return { ...example, clients: [] };
+  }
+  const raw = readJsonFile(path);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FileProblem(`${path} must hold a JSON object`);
+  return raw as Json;
+}
+
+function clientsOf(config: Json): Json[] {
+  return Array.isArray(config.clients) ? (config.clients as Json[]) : [];
+}
+
+/** Validate, naming only the problems of what this command touches when the rest is still a template. */
+function checkBeforeWrite(config: Json, touched: string | undefined, io: Io): boolean {
+  try {
+    validateConfig(config);
+    return true;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const index = clientsOf(config).findIndex((c) => c.clientId === touched);
+    const mine = err.problems.filter((p) => p.startsWith(`clients[${index}]`));
+    if (mine.length > 0) {
+      io.err("✘ not written:");
+      for (const p of mine) io.err(`  - ${p}`);
+      return false;
+    }
+    // Problems elsewhere (e.g. discord.clientId still the example's) do not block this change.
+    io.out("  note: the rest of the file still needs attention (`npm run check` lists it):");
+    for (const p of err.problems) io.out(`  - ${p}`);
+    return true;
+  }
+}
+
+function add(path: string, positionals: string[], values: { "redirect-uri"?: string[]; name?: string; "require-pkce"?: boolean; "rotate-secret"?: boolean }, io: Io): number {
+  const clientId = positionals[0];
+  if (!clientId) throw new UsageError("add needs a client id");
+  const created = !existsSync(path);
+  const config = load(path, true);
+  if (created) delete config.issuer; // default: the Worker's own origin
+  const clients = clientsOf(config);
+  const existing = clients.find((c) => c.clientId === clientId);
+  const secret = newClientSecret();
+  if (existing) {
+    if (!values["rotate-secret"]) {
+      io.err(`✘ a client "${clientId}" already exists in ${path}; use --rotate-secret to give it a new secret, or remove it first`);
+      return 1;
+    }
+    existing.clientSecretHash = hashClientSecret(secret);
+  } else {
+    const redirectUris = values["redirect-uri"] ?? [];
+    if (redirectUris.length === 0) throw new UsageError("add needs at least one --redirect-uri");
+    const client: Json = { clientId, redirectUris, clientSecretHash: hashClientSecret(secret) };
+    if (values.name !== undefined) client.name = values.name;
+    if (values["require-pkce"]) client.requirePkce = true;
+    clients.push(client);
+    config.clients = clients;
+  }
+  if (!checkBeforeWrite(config, clientId, io)) return 1;
+  writeJsonFileAtomic(path, config);
+  io.out(`✔ ${existing ? "new secret for" : "added"} client "${clientId}" in ${path}`);
+  io.out("");
+  io.out(`  client id:     ${clientId}`);
+  io.out(`  client secret: ${secret}`);
+  io.out("");
+  io.out("  The secret is shown only this once (only its hash is stored). Paste it now into your");
+  io.out('  OIDC client, e.g. Cloudflare Access, "Client secret". Then deploy: `npm run deploy`.');
+  if (created) {
+    io.out("");
+    io.out(`  ${path} was created from ${EXAMPLE_CONFIG}: set "discord.clientId" to your Discord application id.`);
+  }
+  return 0;
+}
+
+function list(path: string, io: Io): number {
+  const clients = clientsOf(load(path, false));
+  if (clients.length === 0) io.out(`no clients in ${path}`);
+  for (const c of clients) {
+    const uris = Array.isArray(c.redirectUris) ? c.redirectUris.join(", ") : "";
+    io.out(`${String(c.clientId)}${c.name ? ` (${String(c.name)})` : ""}${c.requirePkce ? " [PKCE required]" : ""}: ${uris}`);
+  }
+  return 0;
+}
+
+function remove(path: string, positionals: string[], io: Io): number {
+  const clientId = positionals[0];
+  if (!clientId) throw new UsageError("remove needs a client id");
+  const config = load(path, false);
+  const clients = clientsOf(config);
+  if (!clients.some((c) => c.clientId === clientId)) {
+    io.err(`✘ no client "${clientId}" in ${path}`);
+    return 1;
+  }
+  config.clients = clients.filter((c) => c.clientId !== clientId);
+  writeJsonFileAtomic(path, config);
+  io.out(`✔ removed client "${clientId}" from ${path}`);
+  return 0;
+}
+
+export function runClient(argv: readonly string[], io: Io = consoleIo): number {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        config: { type: "string" },
+        "redirect-uri": { type: "string", multiple: true },
+        name: { type: "string" },
+        "require-pkce": { type: "boolean" },
+        "rotate-secret": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    const [command, ...rest] = positionals;
+    const path = values.config ?? DEFAULT_CONFIG;
+    if (values.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    switch (command) {
+      case "add":
+        return add(path, rest, values, io);
+      case "list":
+        return list(path, io);
+      case "remove":
+        return remove(path, rest, io);
+      default:
+        throw new UsageError(command ? `unknown command "${command}"` : "a command is needed");
+    }
+  } catch (err) {
+    if (err instanceof FileProblem) {
+      io.err(`✘ ${err.message}`);
+      return 1;
+    }
+    if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+      io.err(`✘ ${err.message}`);
+      io.err(USAGE);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  process.exitCode = runClient(process.argv.slice(2));
+}
