@@ -1,6 +1,7 @@
 // Configuration: config.json (bundled at build time) plus Worker vars and secrets, validated once per
 // isolate. Every problem names the exact field so `npm run check` and the error page can point at it.
 import { ConfigError } from "./errors";
+import { isSigningAlg, type SigningAlg } from "./keys/keyset";
 
 export interface ClientConfig {
   /** The OAuth client_id the relying party sends ("App ID" in Cloudflare Access). */
@@ -13,13 +14,25 @@ export interface ClientConfig {
   readonly clientSecretHash: string;
   /** Refuse authorization requests without a PKCE challenge. */
   readonly requirePkce: boolean;
+  /** The ID token signature algorithm this client expects. */
+  readonly idTokenSigningAlg: SigningAlg;
 }
+
+/** Signing key rotation (README "Signing keys"). */
+export interface KeyPolicy {
+  readonly rotationPeriodDays: number;
+  readonly leadTimeHours: number;
+  readonly retireMarginHours: number;
+}
+
+export const DEFAULT_KEY_POLICY: KeyPolicy = { rotationPeriodDays: 30, leadTimeHours: 24, retireMarginHours: 24 };
 
 export interface BridgeConfig {
   /** Fixed issuer (an origin); when absent the request's origin is used. */
   readonly issuer: string | undefined;
   readonly discord: { readonly clientId: string };
   readonly clients: readonly ClientConfig[];
+  readonly keys: KeyPolicy;
 }
 
 /** Everything the request path needs: the file plus vars and secrets from the Worker environment. */
@@ -89,8 +102,8 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     problems.push(`${path} must be an object`);
     return undefined;
   }
-  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce"], path, problems);
-  const { clientId, name, redirectUris, clientSecretHash, requirePkce } = raw;
+  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg"], path, problems);
+  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg } = raw;
   if (typeof clientId !== "string" || !CLIENT_ID_PATTERN.test(clientId)) {
     problems.push(`${path}.clientId must be 1-64 characters of A-Z a-z 0-9 . _ ~ -`);
   }
@@ -114,6 +127,9 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
   if (requirePkce !== undefined && typeof requirePkce !== "boolean") {
     problems.push(`${path}.requirePkce must be true or false`);
   }
+  if (idTokenSigningAlg !== undefined && !isSigningAlg(idTokenSigningAlg)) {
+    problems.push(`${path}.idTokenSigningAlg must be "ES256" (default) or "RS256"`);
+  }
   if (typeof clientId !== "string" || typeof clientSecretHash !== "string") return undefined;
   return {
     clientId,
@@ -121,14 +137,41 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     redirectUris: uris,
     clientSecretHash,
     requirePkce: requirePkce === true,
+    idTokenSigningAlg: isSigningAlg(idTokenSigningAlg) ? idTokenSigningAlg : "ES256",
   };
+}
+
+function checkKeyPolicy(raw: unknown, problems: Problems): KeyPolicy {
+  if (raw === undefined) return DEFAULT_KEY_POLICY;
+  if (!isRecord(raw)) {
+    problems.push("keys must be an object like {\"rotationPeriodDays\": 30, \"leadTimeHours\": 24, \"retireMarginHours\": 24}");
+    return DEFAULT_KEY_POLICY;
+  }
+  checkKeys(raw, ["rotationPeriodDays", "leadTimeHours", "retireMarginHours"], "keys", problems);
+  const number = (name: keyof KeyPolicy, min: number, max: number): number => {
+    const value = raw[name] ?? DEFAULT_KEY_POLICY[name];
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+      problems.push(`keys.${name} must be a number from ${min} to ${max}`);
+      return DEFAULT_KEY_POLICY[name];
+    }
+    return value;
+  };
+  const policy = {
+    rotationPeriodDays: number("rotationPeriodDays", 1, 365),
+    leadTimeHours: number("leadTimeHours", 1, 24 * 30),
+    retireMarginHours: number("retireMarginHours", 1, 24 * 30),
+  };
+  if (policy.leadTimeHours >= policy.rotationPeriodDays * 24) {
+    problems.push("keys.leadTimeHours must be shorter than keys.rotationPeriodDays");
+  }
+  return policy;
 }
 
 /** Validate the parsed config.json; throws ConfigError listing every problem. */
 export function validateConfig(raw: unknown): BridgeConfig {
   const problems: Problems = [];
   if (!isRecord(raw)) throw new ConfigError(["the configuration must be a JSON object"]);
-  checkKeys(raw, ["issuer", "discord", "clients"], "", problems);
+  checkKeys(raw, ["issuer", "discord", "clients", "keys"], "", problems);
 
   const issuer = raw.issuer === undefined ? undefined : checkUrl(raw.issuer, "issuer", problems, { originOnly: true });
 
@@ -158,8 +201,10 @@ export function validateConfig(raw: unknown): BridgeConfig {
     });
   }
 
+  const keys = checkKeyPolicy(raw.keys, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { issuer, discord: { clientId: discordClientId }, clients };
+  return { issuer, discord: { clientId: discordClientId }, clients, keys };
 }
 
 /** Validate the file and the Worker environment together. */

@@ -19,7 +19,7 @@ export async function discovery(_request: Request, ctx: RequestContext): Promise
       response_modes_supported: ["query"],
       grant_types_supported: ["authorization_code"],
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: keys.algorithms,
+      id_token_signing_alg_values_supported: keys.algorithms(),
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       code_challenge_methods_supported: ["S256"],
       claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "id", "preferred_username", "name", "picture", "email", "email_verified"],

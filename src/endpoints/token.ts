@@ -32,7 +32,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     if (grant.redirectUri !== redirectUri) throw new OAuthError("invalid_grant", "redirect_uri does not match the authorization request", { detail: "redirect_uri_mismatch" });
     await verifyPkce(verifier, grant.codeChallenge);
 
-    const { signer } = await loadKeys(ctx.env);
+    const signer = await (await loadKeys(ctx.env)).signer(client.idTokenSigningAlg);
     const idToken = await mintIdToken(signer, {
       issuer: ctx.issuer,
       clientId: client.clientId,

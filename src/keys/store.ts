@@ -1,7 +1,9 @@
-// Read path for signing keys: at most one KV read per isolate per CACHE_SECONDS; on a missing or
-// corrupt KV entry it asks the KeyKeeper Durable Object, which creates or republishes the set.
+// Read path for signing keys: at most one KV read per isolate per CACHE_SECONDS (plus KV's own
+// cacheTtl); when KV has no usable set it asks the KeyKeeper Durable Object, which creates or
+// republishes one. Which key signs is decided per request from the keys' activation times.
 import { importJWK, type JWK } from "jose";
-import { KEYSET_KV_KEY, parseKeySet, type KeySet, type SigningAlg } from "./keyset";
+import { OAuthError } from "../errors";
+import { KEYSET_KV_KEY, parseKeySet, signingAlgs, signingKey, type KeySet, type SigningAlg } from "./keyset";
 
 const CACHE_SECONDS = 60;
 
@@ -12,10 +14,13 @@ export interface Signer {
 }
 
 export interface LoadedKeys {
-  readonly signer: Signer;
-  /** Public JWKs of every published key. */
+  readonly set: KeySet;
+  /** Public JWKs of every published key (next, current and retired). */
   readonly publicJwks: readonly JWK[];
-  readonly algorithms: readonly SigningAlg[];
+  /** The algorithms the set can sign with now. */
+  algorithms(): SigningAlg[];
+  /** The key that signs `alg` now; an OAuthError when the set has none for it yet. */
+  signer(alg: SigningAlg): Promise<Signer>;
 }
 
 let cache: { expires: number; value: Promise<LoadedKeys> } | undefined;
@@ -27,19 +32,33 @@ async function readKeySet(env: Env): Promise<KeySet> {
 }
 
 async function load(env: Env): Promise<LoadedKeys> {
-  const keySet = await readKeySet(env);
-  const current = keySet.keys.find((k) => k.status === "current");
-  if (!current) throw new Error("key set has no current key");
-  const key = await importJWK(current.privateJwk, current.alg);
-  if (!(key instanceof CryptoKey)) throw new Error("signing key did not import as a CryptoKey");
+  const set = await readKeySet(env);
+  const imported = new Map<string, Promise<CryptoKey>>();
+  const importKey = (jwk: JWK, alg: SigningAlg) =>
+    importJWK(jwk, alg).then((key) => {
+      if (!(key instanceof CryptoKey)) throw new Error("signing key did not import as a CryptoKey");
+      return key;
+    });
   return {
-    signer: { kid: current.kid, alg: current.alg, key },
-    publicJwks: keySet.keys.map((k) => k.publicJwk),
-    algorithms: [...new Set(keySet.keys.map((k) => k.alg))],
+    set,
+    publicJwks: set.keys.map((k) => k.publicJwk),
+    algorithms: () => signingAlgs(set, Date.now()),
+    async signer(alg) {
+      const key = signingKey(set, alg, Date.now());
+      if (!key) {
+        throw new OAuthError("server_error", `no ${alg} signing key yet: the operator must run \`npm run keys -- rotate --alg ${alg}\` or wait for the scheduled rotation`, { status: 503, detail: `no_${alg}_key` });
+      }
+      let cryptoKey = imported.get(key.kid);
+      if (!cryptoKey) {
+        cryptoKey = importKey(key.privateJwk, alg);
+        imported.set(key.kid, cryptoKey);
+      }
+      return { kid: key.kid, alg, key: await cryptoKey };
+    },
   };
 }
 
-/** The signing key and the published JWKS, cached in the isolate. */
+/** The key set, cached in the isolate. */
 export function loadKeys(env: Env): Promise<LoadedKeys> {
   const now = Date.now();
   if (!cache || cache.expires <= now) {

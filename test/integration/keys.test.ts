@@ -45,11 +45,11 @@ describe("key bootstrap", () => {
   });
 
   it("recovers the same key from a corrupt or deleted KV entry", async () => {
-    const before = (await loadKeys(env)).signer.kid;
+    const before = (await (await loadKeys(env)).signer("ES256")).kid;
     for (const damage of [() => env.KV.put(KEYSET_KV_KEY, "{not json"), () => env.KV.put(KEYSET_KV_KEY, '{"version":1,"keys":[]}'), () => env.KV.delete(KEYSET_KV_KEY)]) {
       await damage();
       clearKeyCache();
-      expect((await loadKeys(env)).signer.kid).toBe(before);
+      expect((await (await loadKeys(env)).signer("ES256")).kid).toBe(before);
       const { id_token } = await (await redeem(await codeFor("alice"))).json<{ id_token: string }>();
       clearKeyCache();
       await jwtVerify(id_token, await liveJwks(), { issuer: ISSUER, audience: ACCESS.clientId });
