@@ -5,6 +5,7 @@ import { loadSettings, type Settings } from "./config";
 import { issuerFor, type RequestContext } from "./context";
 import { ConfigError } from "./errors";
 import { errorPage, jsonResponse } from "./http";
+import { rotateKeys } from "./keys/scheduled";
 import { logUnexpected } from "./log";
 import { router } from "./router";
 
@@ -49,6 +50,13 @@ export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
         if (wantsHtml(request)) return errorPage("Something went wrong", "The login service had an unexpected problem. Try again in a minute.", 500);
         return jsonResponse({ error: "server_error", error_description: "unexpected error" }, { status: 500 });
       }
+    },
+
+    /** Cron trigger (wrangler.toml [triggers]): rotate the signing keys. */
+    async scheduled(controller, env): Promise<void> {
+      const settings = settingsFor(env);
+      if (settings instanceof ConfigError) return;
+      await rotateKeys(env, settings, controller.scheduledTime);
     },
   };
 }

@@ -13,6 +13,11 @@ export const GRAFANA = {
   secret: "grafana-secret-0123456789",
   redirectUri: "https://grafana.example.com/login/generic_oauth",
 } as const;
+export const LEGACY = {
+  clientId: "legacy-rs",
+  secret: "legacy-secret-0123456789",
+  redirectUri: "https://legacy.example.com/oauth/callback",
+} as const;
 export const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 export const CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 appendix B
 

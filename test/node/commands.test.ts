@@ -20,7 +20,7 @@ describe("npm run check", () => {
   it("accepts a valid file", () => {
     const io = capture();
     expect(runCheck(["test/fixtures/config.json"], io)).toBe(0);
-    expect(io.outText()).toMatch(/is valid: 2 client\(s\) \(access, grafana\)/);
+    expect(io.outText()).toMatch(/is valid: 3 client\(s\) \(access, grafana, legacy-rs\)/);
   });
 
   it("names every bad field", () => {
@@ -104,7 +104,7 @@ describe("npm run client", () => {
     writeFileSync(path, fixture);
     const io = capture();
     expect(runClient(["add", "wiki", "--redirect-uri", "http://wiki.example.com/cb", "--config", path], io)).toBe(1);
-    expect(io.errText()).toContain("clients[2].redirectUris[0] must use https");
+    expect(io.errText()).toContain("clients[3].redirectUris[0] must use https");
     expect(readFileSync(path, "utf8")).toBe(fixture);
   });
 
@@ -116,7 +116,7 @@ describe("npm run client", () => {
     expect(io.outText()).toContain("grafana (Grafana) [PKCE required]: https://grafana.example.com/login/generic_oauth");
     expect(io.outText()).not.toContain("sha256:");
     expect(runClient(["remove", "grafana", "--config", path], capture())).toBe(0);
-    expect(JSON.parse(readFileSync(path, "utf8")).clients.map((c: { clientId: string }) => c.clientId)).toEqual(["access"]);
+    expect(JSON.parse(readFileSync(path, "utf8")).clients.map((c: { clientId: string }) => c.clientId)).toEqual(["access", "legacy-rs"]);
     const missing = capture();
     expect(runClient(["remove", "grafana", "--config", path], missing)).toBe(1);
   });

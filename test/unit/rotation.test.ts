@@ -1,0 +1,98 @@
+// The rotation step on a controlled clock: publication lead time, hand-over, retirement and removal.
+import { describe, expect, it } from "vitest";
+import { signingKey, statusAt, type KeySet, type SigningAlg, type StoredKey } from "../../src/keys/keyset";
+import { rotateKeySet, rotationPolicy, type KeyMaker } from "../../src/keys/rotation";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse("2033-01-01T00:00:00Z");
+const policy = rotationPolicy({ rotationPeriodDays: 30, leadTimeHours: 24, retireMarginHours: 24 }, 3600);
+
+let serial = 0;
+const fakeKey: KeyMaker = async (alg: SigningAlg, activatesAt: number, now: number): Promise<StoredKey> => {
+  serial += 1;
+  const kid = `${alg}-${serial}`;
+  return { kid, alg, status: activatesAt <= now ? "current" : "next", createdAt: new Date(now).toISOString(), activatesAt: new Date(activatesAt).toISOString(), publicJwk: { kid }, privateJwk: { kid } };
+};
+
+async function step(set: KeySet | null, at: number, algs: SigningAlg[] = ["ES256"]) {
+  return rotateKeySet(set, at, policy, algs, fakeKey);
+}
+
+describe("rotateKeySet", () => {
+  it("creates a first key that signs at once", async () => {
+    const { set, changes } = await step(null, T0);
+    expect(set.keys).toHaveLength(1);
+    expect(set.keys[0]).toMatchObject({ alg: "ES256", status: "current", activatesAt: new Date(T0).toISOString() });
+    expect(set.revision).toBe(1);
+    expect(changes).toHaveLength(1);
+  });
+
+  it("is idempotent: a second run at the same instant changes nothing and writes nothing", async () => {
+    const first = await step(null, T0);
+    for (const at of [T0, T0 + 10 * DAY, T0 + 29 * DAY - 1]) {
+      const a = await step(first.set, at);
+      const b = await step(a.set, at);
+      expect(b.changes).toEqual([]);
+      expect(b.set).toBe(a.set);
+    }
+  });
+
+  it("publishes the next key exactly one lead time before it signs, then hands over", async () => {
+    let { set } = await step(null, T0);
+    const firstKid = set.keys[0]!.kid;
+    ({ set } = await step(set, T0 + 29 * DAY - 1)); // not yet due
+    expect(set.keys).toHaveLength(1);
+    ({ set } = await step(set, T0 + 29 * DAY)); // due: 30 days minus 24 h lead
+    expect(set.keys).toHaveLength(2);
+    const next = set.keys[1]!;
+    expect(next.status).toBe("next");
+    expect(Date.parse(next.activatesAt)).toBe(T0 + 30 * DAY);
+    expect(Date.parse(next.activatesAt) - Date.parse(next.createdAt)).toBe(24 * HOUR);
+    expect(signingKey(set, "ES256", T0 + 30 * DAY - 1)?.kid).toBe(firstKid);
+    // The hand-over follows the clock even before the scheduler runs again.
+    expect(signingKey(set, "ES256", T0 + 30 * DAY)?.kid).toBe(next.kid);
+    ({ set } = await step(set, T0 + 30 * DAY));
+    expect(set.keys.map((k) => [k.kid, k.status, k.supersededAt])).toEqual([
+      [firstKid, "retired", new Date(T0 + 30 * DAY).toISOString()],
+      [next.kid, "current", undefined],
+    ]);
+  });
+
+  it("keeps a retired key for the longest token plus the margin, then drops it", async () => {
+    let { set } = await step(null, T0);
+    const firstKid = set.keys[0]!.kid;
+    ({ set } = await step(set, T0 + 29 * DAY));
+    ({ set } = await step(set, T0 + 30 * DAY));
+    const dropAt = T0 + 30 * DAY + HOUR + 24 * HOUR;
+    ({ set } = await step(set, dropAt - 1));
+    expect(set.keys.map((k) => k.kid)).toContain(firstKid);
+    const result = await step(set, dropAt);
+    expect(result.set.keys.map((k) => k.kid)).not.toContain(firstKid);
+    expect(result.changes.some((c) => c.startsWith("dropped ES256 key"))).toBe(true);
+  });
+
+  it("catches up after a long outage: the next key still gets its full lead time", async () => {
+    let { set } = await step(null, T0);
+    ({ set } = await step(set, T0 + 45 * DAY)); // the scheduler was off for six weeks
+    const next = set.keys.find((k) => k.status === "next")!;
+    expect(Date.parse(next.activatesAt)).toBe(T0 + 45 * DAY + 24 * HOUR);
+    expect(signingKey(set, "ES256", T0 + 45 * DAY)?.kid).toBe(set.keys[0]!.kid);
+  });
+
+  it("creates RS256 keys only while a client needs them, and lets them age out after", async () => {
+    let { set } = await step(null, T0, ["ES256", "RS256"]);
+    expect(set.keys.map((k) => k.alg).sort()).toEqual(["ES256", "RS256"]);
+    ({ set } = await step(set, T0 + 29 * DAY, ["ES256"]));
+    expect(set.keys.filter((k) => k.alg === "RS256")).toHaveLength(1); // no successor
+    expect(signingKey(set, "RS256", T0 + 29 * DAY)).toBeDefined();
+  });
+
+  it("derives status from the clock", async () => {
+    let { set } = await step(null, T0);
+    ({ set } = await step(set, T0 + 29 * DAY));
+    const [first, next] = set.keys as [StoredKey, StoredKey];
+    expect([statusAt(set, first, T0 + 29 * DAY), statusAt(set, next, T0 + 29 * DAY)]).toEqual(["current", "next"]);
+    expect([statusAt(set, first, T0 + 30 * DAY), statusAt(set, next, T0 + 30 * DAY)]).toEqual(["retired", "current"]);
+  });
+});
