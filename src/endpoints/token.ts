@@ -10,7 +10,8 @@ import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
 import { loadKeys } from "../keys/store";
 import { logLogin } from "../log";
-import { ACCESS_TOKEN_TTL_SECONDS, mintAccessToken, mintIdToken } from "../tokens/mint";
+import { ACCESS_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
+import { mintAccessToken, mintIdToken } from "../tokens/mint";
 
 export async function token(request: Request, ctx: RequestContext): Promise<Response> {
   let client: ClientConfig | undefined;

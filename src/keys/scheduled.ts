@@ -1,7 +1,7 @@
 // The cron trigger: one rotation step through the KeyKeeper (the only writer in steady state).
 // It creates keys (RSA ones too: generation happens in the Durable Object, never on the request path).
 import type { Settings } from "../config";
-import { ID_TOKEN_TTL_SECONDS } from "../tokens/mint";
+import { ID_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
 import { SIGNING_ALGS, type SigningAlg } from "./keyset";
 import { rotationPolicy } from "./rotation";
 

@@ -5,8 +5,7 @@ import { seal, unseal, UnsealError } from "../codes/seal";
 import type { Signer } from "../keys/store";
 import type { UserClaims } from "./claims";
 
-export const ID_TOKEN_TTL_SECONDS = 3600;
-export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+import { ACCESS_TOKEN_TTL_SECONDS, ID_TOKEN_TTL_SECONDS } from "./lifetimes";
 
 export interface IdTokenInput {
   readonly issuer: string;

@@ -1,0 +1,153 @@
+// `npm run keys -- status | rotate [--alg RS256] | prune`: inspect and manage the signing key set in
+// Workers KV through wrangler, locally (miniflare state, the default) or in the deployed namespace
+// (--remote). Prints the key table (kid, alg, status, dates) and never private key material.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { DEFAULT_KEY_POLICY, validateConfig, type KeyPolicy } from "../src/config.ts";
+import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, signingKey, statusAt, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
+import { rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
+import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
+import { consoleIo, type Io } from "./check.ts";
+import { readJsonFile } from "./lib/config-file.ts";
+
+const USAGE = `usage:
+  npm run keys -- status
+  npm run keys -- rotate [--alg ES256|RS256]    publish a new key (it signs after the lead time)
+  npm run keys -- prune                         drop retired keys no live token needs
+options:
+  --remote              the deployed KV namespace (default: local miniflare state)
+  --persist-to <dir>    local state directory (default .wrangler/state; npm start uses .wrangler/state-local)
+  --config <path>       where the rotation policy is read (default config.json, else the defaults)`;
+
+class UsageError extends Error {}
+
+export interface KvAccess {
+  read(): string | null;
+  write(value: string): void;
+}
+
+/** KV through the wrangler CLI, so it works the same for local state and the deployed namespace. */
+export function wranglerKv(target: { remote: boolean; persistTo?: string | undefined }): KvAccess {
+  const wrangler = join("node_modules", "wrangler", "bin", "wrangler.js");
+  const where = target.remote ? ["--remote"] : ["--local", ...(target.persistTo ? ["--persist-to", target.persistTo] : [])];
+  const run = (args: string[]) =>
+    execFileSync(process.execPath, [wrangler, "kv", "key", ...args, "--binding", "KV", ...where], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    });
+  return {
+    read() {
+      const out = run(["get", KEYSET_KV_KEY, "--text"]);
+      return out.trim() === "Value not found" ? null : out;
+    },
+    write(value) {
+      const dir = mkdtempSync(join(tmpdir(), "bridge-keys-"));
+      try {
+        const file = join(dir, "keyset.json");
+        writeFileSync(file, value, { mode: 0o600 });
+        run(["put", KEYSET_KV_KEY, "--path", file]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function policyFrom(configPath: string | undefined): KeyPolicy {
+  const path = configPath ?? "config.json";
+  if (!configPath && !existsSync(path)) return DEFAULT_KEY_POLICY;
+  return validateConfig(readJsonFile(path)).keys;
+}
+
+const day = (iso: string | undefined) => (iso ? iso.replace("T", " ").slice(0, 16) : "-");
+
+export function keyTable(set: KeySet, now: number, policy: RotationPolicy): string[] {
+  const rows = [["kid", "alg", "status", "created", "signs from", "superseded", "dropped after"]];
+  for (const k of set.keys) {
+    const dropAfter = k.supersededAt ? new Date(Date.parse(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs).toISOString() : undefined;
+    rows.push([k.kid, k.alg, statusAt(set, k, now), day(k.createdAt), day(k.activatesAt), day(k.supersededAt), day(dropAfter)]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return [`key set revision ${set.revision}, updated ${day(set.updatedAt)} UTC`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())];
+}
+
+export async function runKeys(argv: readonly string[], kvFor: (t: { remote: boolean; persistTo?: string | undefined }) => KvAccess = wranglerKv, io: Io = consoleIo, now = Date.now()): Promise<number> {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { remote: { type: "boolean" }, local: { type: "boolean" }, "persist-to": { type: "string" }, config: { type: "string" }, alg: { type: "string" }, help: { type: "boolean", short: "h" } },
+    });
+    if (values.help) {
+      io.out(USAGE);
+      return 0;
+    }
+    const [command] = positionals;
+    if (command !== "status" && command !== "rotate" && command !== "prune") throw new UsageError(command ? `unknown command "${command}"` : "a command is needed");
+    if (values.alg !== undefined && (command !== "rotate" || !isSigningAlg(values.alg))) throw new UsageError("--alg goes with rotate and is ES256 or RS256");
+    const policy = rotationPolicy(policyFrom(values.config), ID_TOKEN_TTL_SECONDS);
+    const kv = kvFor({ remote: values.remote === true, persistTo: values["persist-to"] });
+    const where = values.remote ? "deployed KV namespace" : `local state${values["persist-to"] ? ` in ${values["persist-to"]}` : ""}`;
+
+    const text = kv.read();
+    const set = parseKeySet(text);
+    if (text !== null && !set) io.err(`✘ the stored key set in the ${where} is not readable; \`rotate\` replaces it with a fresh one`);
+
+    if (command === "status") {
+      if (!set) {
+        if (text === null) io.out(`no key set yet in the ${where}: the Worker creates one on its first request, or run \`npm run keys -- rotate\``);
+        return text === null ? 0 : 1;
+      }
+      for (const line of keyTable(set, now, policy)) io.out(line);
+      return 0;
+    }
+
+    let next: KeySet;
+    if (command === "prune") {
+      if (!set) {
+        io.out(`nothing to prune in the ${where}`);
+        return 0;
+      }
+      const result = await rotateKeySet(set, now, policy, [], createKey);
+      const dropped = result.changes.filter((c) => c.startsWith("dropped"));
+      if (dropped.length === 0) {
+        io.out("nothing to prune: every published key may still be needed");
+        return 0;
+      }
+      for (const change of dropped) io.out(`  ${change}`);
+      next = result.set;
+    } else {
+      const alg: SigningAlg = isSigningAlg(values.alg) ? values.alg : "ES256";
+      const keys = set?.keys ?? [];
+      const pending = keys.find((k) => k.alg === alg && Date.parse(k.activatesAt) > now);
+      if (pending) {
+        io.err(`✘ a next ${alg} key (${pending.kid}) is already published and signs from ${pending.activatesAt}; nothing to do`);
+        return 1;
+      }
+      const activatesAt = set && signingKey(set, alg, now) ? now + policy.leadMs : now;
+      const key = await createKey(alg, activatesAt, now);
+      next = { version: 1, revision: (set?.revision ?? 0) + 1, updatedAt: new Date(now).toISOString(), keys: [...keys, key] };
+      io.out(`  created ${alg} key ${key.kid}: published now, signs from ${key.activatesAt}`);
+    }
+    kv.write(JSON.stringify(next));
+    io.out(`✔ written to the ${where}`);
+    for (const line of keyTable(next, now, policy)) io.out(line);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
+      io.err(`✘ ${err.message}`);
+      io.err(USAGE);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  process.exitCode = await runKeys(process.argv.slice(2));
+}

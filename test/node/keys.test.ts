@@ -1,0 +1,138 @@
+// `npm run keys`: the key table, rotate (lead time, RS256), prune, refusals; then the real thing:
+// wrangler writes local KV state and the bundled Worker, on that same state, publishes and signs with it.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Miniflare } from "miniflare";
+import { decodeProtectedHeader } from "jose";
+import { describe, expect, it } from "vitest";
+import { runKeys, wranglerKv, type KvAccess } from "../../scripts/keys.ts";
+import type { Io } from "../../scripts/check.ts";
+import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "../helpers/fake-discord.ts";
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse("2033-05-01T12:00:00Z");
+
+function memoryKv(initial: string | null = null): KvAccess & { value: string | null; writes: number } {
+  const kv = { value: initial, writes: 0, read: () => kv.value, write: (v: string) => void ((kv.value = v), kv.writes++) };
+  return kv;
+}
+
+function capture(): Io & { text(): string } {
+  const lines: string[] = [];
+  return { out: (l) => void lines.push(l), err: (l) => void lines.push(l), text: () => lines.join("\n") };
+}
+
+async function keys(kv: KvAccess, args: string[], at = T0) {
+  const io = capture();
+  const code = await runKeys(args, () => kv, io, at);
+  return { code, text: io.text() };
+}
+
+describe("npm run keys", () => {
+  it("status on an empty namespace explains what happens", async () => {
+    const r = await keys(memoryKv(), ["status"]);
+    expect(r.code).toBe(0);
+    expect(r.text).toMatch(/no key set yet/);
+  });
+
+  it("rotate creates a signing key, then a next key that signs a lead time later; a second rotate refuses", async () => {
+    const kv = memoryKv();
+    const first = await keys(kv, ["rotate"]);
+    expect(first.code).toBe(0);
+    const second = await keys(kv, ["rotate"], T0 + HOUR);
+    expect(second.text).toMatch(/signs from 2033-05-02T13:00:00.000Z/); // 24 h lead
+    const set = JSON.parse(kv.value!);
+    expect(set.revision).toBe(2);
+    expect(set.keys.map((k: { status: string }) => k.status)).toEqual(["current", "next"]);
+    const third = await keys(kv, ["rotate"], T0 + 2 * HOUR);
+    expect(third.code).toBe(1);
+    expect(third.text).toMatch(/already published/);
+    expect(kv.writes).toBe(2);
+  });
+
+  it("prints the table without private key material", async () => {
+    const kv = memoryKv();
+    await keys(kv, ["rotate"]);
+    await keys(kv, ["rotate", "--alg", "RS256"]);
+    const status = await keys(kv, ["status"]);
+    expect(status.text).toMatch(/kid\s+alg\s+status\s+created\s+signs from\s+superseded\s+dropped after/);
+    expect(status.text).toMatch(/ES256\s+current/);
+    expect(status.text).toMatch(/RS256\s+current/);
+    const set = JSON.parse(kv.value!);
+    for (const k of set.keys) {
+      expect(status.text).toContain(k.kid);
+      expect(status.text).not.toContain(k.privateJwk.d);
+    }
+  });
+
+  it("prune drops only keys past their margin", async () => {
+    const kv = memoryKv();
+    await keys(kv, ["rotate"]);
+    await keys(kv, ["rotate"], T0 + 10 * DAY); // next key signs from T0 + 11 d
+    expect((await keys(kv, ["prune"], T0 + 11 * DAY + 24 * HOUR)).text).toMatch(/nothing to prune/);
+    const pruned = await keys(kv, ["prune"], T0 + 11 * DAY + 25 * HOUR);
+    expect(pruned.text).toMatch(/dropped ES256 key/);
+    expect(JSON.parse(kv.value!).keys).toHaveLength(1);
+  });
+
+  it("refuses bad arguments with usage", async () => {
+    for (const args of [[], ["spin"], ["rotate", "--alg", "HS256"], ["status", "--alg", "RS256"]]) {
+      const r = await keys(memoryKv(), args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.text).toContain("usage:");
+    }
+  });
+
+  it("reports a corrupt stored set and replaces it on rotate", async () => {
+    const kv = memoryKv("{oops");
+    expect((await keys(kv, ["status"])).code).toBe(1);
+    expect((await keys(kv, ["rotate"])).code).toBe(0);
+    expect(JSON.parse(kv.value!).keys).toHaveLength(1);
+  });
+
+  it("works on wrangler's local state, and the Worker on that state publishes and signs with the CLI's key", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bridge-keys-state-"));
+    const kv = wranglerKv({ remote: false, persistTo: dir });
+    const io = capture();
+    expect(await runKeys(["rotate", "--persist-to", dir], () => kv, io)).toBe(0);
+    const kid = /created ES256 key (\S+):/.exec(io.text())?.[1];
+    expect(kid).toBeTruthy();
+    const status = capture();
+    expect(await runKeys(["status", "--persist-to", dir], undefined, status)).toBe(0);
+    expect(status.text()).toContain(kid);
+
+    execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", join(dir, "dist"), "test/fixtures/worker.ts"], { stdio: "ignore" });
+    const discord = new FakeDiscord();
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: join(dir, "dist", "worker.js"),
+      modulesRoot: join(dir, "dist"),
+      compatibilityDate: "2026-04-01",
+      kvNamespaces: { KV: "00000000000000000000000000000000" },
+      kvPersist: join(dir, "v3", "kv"),
+      durableObjects: { CODES: { className: "CodeStore", useSQLite: true }, KEYS: { className: "KeyKeeper", useSQLite: true } },
+      bindings: { DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET, DISCORD_API_BASE: "https://discord.test/api/v10", DISCORD_AUTHORIZE_URL: "https://discord.test/oauth2/authorize" },
+      outboundService: (request) => discord.fetch(request as unknown as Request) as never,
+    });
+    try {
+      const jwks = (await (await mf.dispatchFetch("https://bridge.test/jwks.json")).json()) as { keys: { kid: string }[] };
+      expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
+      const a = await mf.dispatchFetch("https://bridge.test/authorize?response_type=code&client_id=access&redirect_uri=https%3A%2F%2Fteam.cloudflareaccess.com%2Fcdn-cgi%2Faccess%2Fcallback&scope=openid", { redirect: "manual" });
+      const state = new URL(a.headers.get("Location")!).searchParams.get("state")!;
+      const c = await mf.dispatchFetch(`https://bridge.test/callback?code=alice~${crypto.randomUUID()}&state=${encodeURIComponent(state)}`, { redirect: "manual", headers: { Cookie: a.headers.get("Set-Cookie")!.split(";")[0]! } });
+      const code = new URL(c.headers.get("Location")!).searchParams.get("code")!;
+      const t = await mf.dispatchFetch("https://bridge.test/token", {
+        method: "POST",
+        headers: { Authorization: `Basic ${btoa("access:access-secret-with:colon%and+plus")}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: "https://team.cloudflareaccess.com/cdn-cgi/access/callback" }).toString(),
+      });
+      const { id_token } = (await t.json()) as { id_token: string };
+      expect(decodeProtectedHeader(id_token).kid).toBe(kid);
+    } finally {
+      await mf.dispose();
+    }
+  }, 60_000);
+});
