@@ -21,6 +21,7 @@ ${row("Proof Key for Code Exchange (PKCE)", c.requirePkce ? "on (required for th
 ${row("Scopes", "openid email profile")}
 ${row("OIDC claims (optional)", "id, preferred_username, name, email")}
 ${row("Registered redirect URIs", c.redirectUris.join("  "))}
+${row("ID token signature", c.idTokenSigningAlg)}
 </table>`,
     )
     .join("\n");
@@ -34,6 +35,6 @@ ${row("Registered redirect URIs", c.redirectUris.join("  "))}
 ${clients}
 <h2>For other OpenID Connect clients</h2>
 <p>Discovery document: <a href="/.well-known/openid-configuration"><code>${escapeHtml(issuer)}/.well-known/openid-configuration</code></a></p>
-<p class="muted">Issuer <code>${escapeHtml(issuer)}</code>. Tokens are signed with ES256; keys at <code>${escapeHtml(issuer)}/jwks.json</code>.</p>`,
+<p class="muted">Issuer <code>${escapeHtml(issuer)}</code>. Signing keys rotate every ${settings.keys.rotationPeriodDays} days; public keys at <code>${escapeHtml(issuer)}/jwks.json</code>.</p>`,
   );
 }

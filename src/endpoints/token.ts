@@ -8,7 +8,7 @@ import type { ClientConfig } from "../config";
 import type { RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
-import { loadKeys } from "../keys/store";
+import { signerFor } from "../keys/store";
 import { logLogin } from "../log";
 import { ACCESS_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
 import { mintAccessToken, mintIdToken } from "../tokens/mint";
@@ -33,7 +33,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     if (grant.redirectUri !== redirectUri) throw new OAuthError("invalid_grant", "redirect_uri does not match the authorization request", { detail: "redirect_uri_mismatch" });
     await verifyPkce(verifier, grant.codeChallenge);
 
-    const signer = await (await loadKeys(ctx.env)).signer(client.idTokenSigningAlg);
+    const signer = await signerFor(ctx.env, client.idTokenSigningAlg);
     const idToken = await mintIdToken(signer, {
       issuer: ctx.issuer,
       clientId: client.clientId,

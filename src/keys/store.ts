@@ -23,7 +23,10 @@ export interface LoadedKeys {
   signer(alg: SigningAlg): Promise<Signer>;
 }
 
-let cache: { expires: number; value: Promise<LoadedKeys> } | undefined;
+let cache: { loaded: number; expires: number; value: Promise<LoadedKeys> } | undefined;
+
+/** A cached set without a key for the wanted algorithm is re-read from KV at most this often. */
+const MISS_RELOAD_MS = 10_000;
 
 async function readKeySet(env: Env): Promise<KeySet> {
   const fromKv = parseKeySet(await env.KV.get(KEYSET_KV_KEY, { type: "text", cacheTtl: CACHE_SECONDS }));
@@ -63,13 +66,24 @@ export function loadKeys(env: Env): Promise<LoadedKeys> {
   const now = Date.now();
   if (!cache || cache.expires <= now) {
     const value = load(env);
-    cache = { expires: now + CACHE_SECONDS * 1000, value };
+    cache = { loaded: now, expires: now + CACHE_SECONDS * 1000, value };
     // A failed load must not stick in the cache.
     value.catch(() => {
       if (cache?.value === value) cache = undefined;
     });
   }
   return cache.value;
+}
+
+/**
+ * The signer for `alg`. When the cached set has no key for it (a client just switched to RS256 and
+ * the scheduled run has made the key since), re-read KV once rather than wait for the cache to expire.
+ */
+export async function signerFor(env: Env, alg: SigningAlg): Promise<Signer> {
+  const keys = await loadKeys(env);
+  if (signingKey(keys.set, alg, Date.now()) || !cache || Date.now() - cache.loaded < MISS_RELOAD_MS) return keys.signer(alg);
+  cache = undefined;
+  return (await loadKeys(env)).signer(alg);
 }
 
 /** For tests: forget the isolate cache. */

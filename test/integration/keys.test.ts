@@ -5,7 +5,7 @@ import { createLocalJWKSet, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { KEYSET_KV_KEY } from "../../src/keys/keyset";
 import { clearKeyCache, loadKeys } from "../../src/keys/store";
-import { ACCESS, ISSUER, call, codeFor, redeem } from "../helpers/bridge";
+import { ACCESS, ISSUER, LEGACY, accessBasic, call, codeFor, redeem, tokenRequest } from "../helpers/bridge";
 
 beforeEach(() => {
   clearKeyCache();
@@ -70,5 +70,17 @@ describe("key bootstrap", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("answers an RS256 client with a clear 503 until the scheduled run or the CLI has made an RS256 key", async () => {
+    const code = await codeFor("alice", { response_type: "code", client_id: LEGACY.clientId, redirect_uri: LEGACY.redirectUri, scope: "openid" });
+    const res = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: LEGACY.redirectUri }, { Authorization: accessBasic(LEGACY.clientId, LEGACY.secret) });
+    expect(res.status).toBe(503);
+    const body = await res.json<{ error: string; error_description: string }>();
+    expect(body.error).toBe("server_error");
+    expect(body.error_description).toContain("npm run keys -- rotate --alg RS256");
+    // Discovery does not claim an algorithm the set cannot sign with.
+    const doc = await (await call("/.well-known/openid-configuration")).json<{ id_token_signing_alg_values_supported: string[] }>();
+    expect(doc.id_token_signing_alg_values_supported).toEqual(["ES256"]);
   });
 });
