@@ -23,6 +23,8 @@ export default defineConfig({
                 DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
                 DISCORD_API_BASE: "https://discord.test/api/v10",
                 DISCORD_AUTHORIZE_URL: "https://discord.test/oauth2/authorize",
+                // Shorter than the fake's SLOW_MS, so timeouts are tested quickly.
+                DISCORD_TIMEOUT_MS: "1000",
               },
               // Every outbound fetch lands here: the fake Discord, and nothing else on the network.
               outboundService: (request: Request) => {

@@ -16,6 +16,30 @@ export interface ClientConfig {
   readonly requirePkce: boolean;
   /** The ID token signature algorithm this client expects. */
   readonly idTokenSigningAlg: SigningAlg;
+  /** Log in only members of at least one of these guilds (empty: no guild check). */
+  readonly requireGuilds: readonly string[];
+  /** Log in only users with at least one of these roles: "<guildId>:<roleId>" or a `groups` alias name. */
+  readonly requireRoles: readonly string[];
+  /** An invite link shown to users who are refused for not being a member. */
+  readonly joinUrl: string | undefined;
+}
+
+/** An operator-named group: members of `guild`, optionally only those with any of `anyRole`. */
+export interface GroupAlias {
+  readonly guild: string;
+  readonly anyRole: readonly string[] | undefined;
+}
+
+/** Discord guild and role claims (README "Guilds and roles"). */
+export interface GuildConfig {
+  /** Keep the `guilds` claim to these guild ids; undefined: every guild of the user. */
+  readonly include: readonly string[] | undefined;
+  /** Guilds whose roles become `roles:<guildId>` claims. */
+  readonly roleGuilds: readonly string[];
+  /** Aliases that appear in the `groups` claim. */
+  readonly groups: Readonly<Record<string, GroupAlias>>;
+  /** Display names for guild ids on refusal pages. */
+  readonly names: Readonly<Record<string, string>>;
 }
 
 /** Signing key rotation (README "Signing keys"). */
@@ -33,6 +57,7 @@ export interface BridgeConfig {
   readonly discord: { readonly clientId: string };
   readonly clients: readonly ClientConfig[];
   readonly keys: KeyPolicy;
+  readonly guilds: GuildConfig;
 }
 
 /** Everything the request path needs: the file plus vars and secrets from the Worker environment. */
@@ -40,6 +65,9 @@ export interface Settings extends BridgeConfig {
   readonly discordClientSecret: string;
   readonly discordApiBase: string;
   readonly discordAuthorizeUrl: string;
+  /** When set, roles are read with this bot token instead of the user's `guilds.members.read`. */
+  readonly discordBotToken: string | undefined;
+  readonly discordTimeoutMs: number;
 }
 
 /** The part of the Worker environment that configuration reads. */
@@ -47,10 +75,13 @@ export interface ConfigEnv {
   readonly DISCORD_CLIENT_SECRET?: string;
   readonly DISCORD_API_BASE?: string;
   readonly DISCORD_AUTHORIZE_URL?: string;
+  readonly DISCORD_BOT_TOKEN?: string;
+  readonly DISCORD_TIMEOUT_MS?: string;
 }
 
 export const DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10";
 export const DEFAULT_DISCORD_AUTHORIZE_URL = "https://discord.com/oauth2/authorize";
+export const DEFAULT_DISCORD_TIMEOUT_MS = 5000;
 export const SECRET_HASH_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 const SNOWFLAKE = /^\d{17,20}$/;
@@ -102,8 +133,11 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     problems.push(`${path} must be an object`);
     return undefined;
   }
-  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg"], path, problems);
-  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg } = raw;
+  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg", "requireGuilds", "requireRoles", "joinUrl"], path, problems);
+  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg, requireGuilds, requireRoles, joinUrl } = raw;
+  const guilds = checkSnowflakes(requireGuilds, `${path}.requireGuilds`, problems);
+  const roles = checkStrings(requireRoles, `${path}.requireRoles`, problems, /^(\d{17,20}:\d{17,20}|[A-Za-z0-9_.-]{1,64})$/, '"<guildId>:<roleId>" or a groups alias name');
+  const join = joinUrl === undefined ? undefined : checkUrl(joinUrl, `${path}.joinUrl`, problems);
   if (typeof clientId !== "string" || !CLIENT_ID_PATTERN.test(clientId)) {
     problems.push(`${path}.clientId must be 1-64 characters of A-Z a-z 0-9 . _ ~ -`);
   }
@@ -138,7 +172,76 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     clientSecretHash,
     requirePkce: requirePkce === true,
     idTokenSigningAlg: isSigningAlg(idTokenSigningAlg) ? idTokenSigningAlg : "ES256",
+    requireGuilds: guilds,
+    requireRoles: roles,
+    joinUrl: join,
   };
+}
+
+function checkStrings(raw: unknown, path: string, problems: Problems, pattern: RegExp, what: string): string[] {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    problems.push(`${path} must be an array of ${what}`);
+    return [];
+  }
+  const out: string[] = [];
+  raw.forEach((v, i) => {
+    if (typeof v !== "string" || !pattern.test(v)) problems.push(`${path}[${i}] must be ${what}`);
+    else out.push(v);
+  });
+  return out;
+}
+
+function checkSnowflakes(raw: unknown, path: string, problems: Problems): string[] {
+  return checkStrings(raw, path, problems, SNOWFLAKE, "a Discord id (17-20 digits, as a string)");
+}
+
+const ALIAS_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function checkGuilds(raw: Record<string, unknown>, problems: Problems): GuildConfig {
+  let include: string[] | undefined;
+  let names: Record<string, string> = {};
+  if (raw.guilds !== undefined) {
+    if (!isRecord(raw.guilds)) {
+      problems.push('guilds must be an object like {"include": ["<guildId>"], "names": {"<guildId>": "My community"}}');
+    } else {
+      checkKeys(raw.guilds, ["include", "names"], "guilds", problems);
+      if (raw.guilds.include !== undefined) include = checkSnowflakes(raw.guilds.include, "guilds.include", problems);
+      if (raw.guilds.names !== undefined) {
+        if (!isRecord(raw.guilds.names)) problems.push("guilds.names must map guild ids to display names");
+        else {
+          for (const [id, n] of Object.entries(raw.guilds.names)) {
+            if (!SNOWFLAKE.test(id) || typeof n !== "string" || n.length === 0 || n.length > 100) {
+              problems.push(`guilds.names["${id}"] must map a Discord id to a name of 1-100 characters`);
+            }
+          }
+          names = raw.guilds.names as Record<string, string>;
+        }
+      }
+    }
+  }
+  const roleGuilds = checkSnowflakes(raw.roleGuilds, "roleGuilds", problems);
+  const groups: Record<string, GroupAlias> = {};
+  if (raw.groups !== undefined) {
+    if (!isRecord(raw.groups)) {
+      problems.push('groups must be an object like {"moderators": {"guild": "<guildId>", "anyRole": ["<roleId>"]}}');
+    } else {
+      for (const [name, def] of Object.entries(raw.groups)) {
+        const path = `groups.${name}`;
+        if (!ALIAS_NAME.test(name) || /^\d+$/.test(name)) problems.push(`${path}: a group name is 1-64 of A-Z a-z 0-9 _ . - and not all digits`);
+        if (!isRecord(def)) {
+          problems.push(`${path} must be an object like {"guild": "<guildId>", "anyRole": ["<roleId>"]}`);
+          continue;
+        }
+        checkKeys(def, ["guild", "anyRole"], path, problems);
+        if (typeof def.guild !== "string" || !SNOWFLAKE.test(def.guild)) problems.push(`${path}.guild must be a Discord guild id (17-20 digits, as a string)`);
+        const anyRole = def.anyRole === undefined ? undefined : checkSnowflakes(def.anyRole, `${path}.anyRole`, problems);
+        if (anyRole !== undefined && anyRole.length === 0) problems.push(`${path}.anyRole must not be empty (leave it out to mean any member)`);
+        if (typeof def.guild === "string") groups[name] = { guild: def.guild, anyRole };
+      }
+    }
+  }
+  return { include, roleGuilds, groups, names };
 }
 
 function checkKeyPolicy(raw: unknown, problems: Problems): KeyPolicy {
@@ -171,7 +274,7 @@ function checkKeyPolicy(raw: unknown, problems: Problems): KeyPolicy {
 export function validateConfig(raw: unknown): BridgeConfig {
   const problems: Problems = [];
   if (!isRecord(raw)) throw new ConfigError(["the configuration must be a JSON object"]);
-  checkKeys(raw, ["issuer", "discord", "clients", "keys"], "", problems);
+  checkKeys(raw, ["issuer", "discord", "clients", "keys", "guilds", "roleGuilds", "groups"], "", problems);
 
   const issuer = raw.issuer === undefined ? undefined : checkUrl(raw.issuer, "issuer", problems, { originOnly: true });
 
@@ -202,9 +305,15 @@ export function validateConfig(raw: unknown): BridgeConfig {
   }
 
   const keys = checkKeyPolicy(raw.keys, problems);
+  const guilds = checkGuilds(raw, problems);
+  clients.forEach((client, i) => {
+    client.requireRoles.forEach((entry, j) => {
+      if (!entry.includes(":") && !(entry in guilds.groups)) problems.push(`clients[${i}].requireRoles[${j}] "${entry}" is not a group defined in groups`);
+    });
+  });
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { issuer, discord: { clientId: discordClientId }, clients, keys };
+  return { issuer, discord: { clientId: discordClientId }, clients, keys, guilds };
 }
 
 /** Validate the file and the Worker environment together. */
@@ -228,12 +337,16 @@ export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
   // Overridden only to reach a fake Discord (tests, local stack), which may sit on any test host.
   checkUrl(apiBase, "DISCORD_API_BASE (Worker var)", problems, { allowHttp: true });
   checkUrl(authorizeUrl, "DISCORD_AUTHORIZE_URL (Worker var)", problems, { allowHttp: true });
+  const timeoutMs = env.DISCORD_TIMEOUT_MS === undefined || env.DISCORD_TIMEOUT_MS === "" ? DEFAULT_DISCORD_TIMEOUT_MS : Number(env.DISCORD_TIMEOUT_MS);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) problems.push("DISCORD_TIMEOUT_MS (Worker var) must be a whole number of milliseconds from 100 to 30000");
   if (problems.length > 0 || !config || typeof secret !== "string") throw new ConfigError(problems);
   return {
     ...config,
     discordClientSecret: secret,
     discordApiBase: apiBase.replace(/\/+$/, ""),
     discordAuthorizeUrl: authorizeUrl,
+    discordBotToken: env.DISCORD_BOT_TOKEN || undefined,
+    discordTimeoutMs: timeoutMs,
   };
 }
 

@@ -3,5 +3,9 @@ declare namespace Cloudflare {
   interface Env {
     /** The Discord application's client secret (`wrangler secret put DISCORD_CLIENT_SECRET`). */
     DISCORD_CLIENT_SECRET?: string;
+    /** Optional bot token for reading roles (`wrangler secret put DISCORD_BOT_TOKEN`). */
+    DISCORD_BOT_TOKEN?: string;
+    /** Optional timeout for each Discord call, in milliseconds (default 5000). */
+    DISCORD_TIMEOUT_MS?: string;
   }
 }

@@ -3,6 +3,8 @@
 // every call has a timeout, and every failure becomes a DiscordError with a stable kind.
 
 export const DISCORD_TIMEOUT_MS = 5000;
+/** A 429 asking us to wait at most this long is retried once; a longer one fails the login cleanly. */
+export const MAX_RETRY_AFTER_SECONDS = 2;
 
 export interface DiscordUser {
   readonly id: string;
@@ -12,6 +14,9 @@ export interface DiscordUser {
   readonly email?: string | null;
   readonly verified?: boolean;
 }
+
+/** A member's roles in one guild; null when the user is not a member. */
+export type GuildMember = { readonly roles: readonly string[] } | null;
 
 export interface DiscordToken {
   readonly accessToken: string;
@@ -75,6 +80,28 @@ export class DiscordClient {
     return user as DiscordUser;
   }
 
+  /** GET /users/@me/guilds (scope `guilds`): the ids of the user's guilds (Discord caps the list at 200). */
+  async getGuildIds(accessToken: string): Promise<string[]> {
+    const json = await this.#call("/users/@me/guilds", { headers: { Authorization: `Bearer ${accessToken}` } });
+    if (!Array.isArray(json) || !json.every((g) => typeof g === "object" && g !== null && typeof (g as { id?: unknown }).id === "string")) {
+      throw new DiscordError("bad_response", "guild list is not an array of guilds");
+    }
+    return json.map((g: { id: string }) => g.id);
+  }
+
+  /** The user's roles in a guild: with their own token (`guilds.members.read`), or with a bot token. */
+  async getMember(guildId: string, auth: { userToken: string } | { botToken: string; userId: string }): Promise<GuildMember> {
+    const [path, authorization] =
+      "userToken" in auth
+        ? [`/users/@me/guilds/${guildId}/member`, `Bearer ${auth.userToken}`]
+        : [`/guilds/${guildId}/members/${auth.userId}`, `Bot ${auth.botToken}`];
+    const json = await this.#call(path, { headers: { Authorization: authorization } }, { notFoundIsNull: true });
+    if (json === null) return null;
+    const roles = (json as { roles?: unknown }).roles;
+    if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) throw new DiscordError("bad_response", `${path}: member without roles`);
+    return { roles };
+  }
+
   /** POST /oauth2/token/revoke: we no longer need Discord's token once we have the identity. */
   async revoke(accessToken: string): Promise<void> {
     const body = new URLSearchParams({ token: accessToken, token_type_hint: "access_token" });
@@ -86,11 +113,9 @@ export class DiscordClient {
     return { Authorization: `Basic ${btoa(`${clientId}:${clientSecret}`)}` };
   }
 
-  async #call(path: string, init: RequestInit, { expectJson = true } = {}): Promise<unknown> {
-    const url = `${this.#opts.apiBase}${path}`;
-    let response: Response;
+  async #send(path: string, init: RequestInit): Promise<Response> {
     try {
-      response = await this.#fetch(url, {
+      return await this.#fetch(`${this.#opts.apiBase}${path}`, {
         ...init,
         headers: { Accept: "application/json", "User-Agent": "discord-oidc-bridge/0.1", ...init.headers },
         signal: AbortSignal.timeout(this.#opts.timeoutMs ?? DISCORD_TIMEOUT_MS),
@@ -99,9 +124,40 @@ export class DiscordClient {
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
       throw new DiscordError(timedOut ? "timeout" : "unavailable", `${path}: ${timedOut ? "timed out" : "network error"}`);
     }
+  }
+
+  /** Seconds a 429 asks us to wait (JSON `retry_after`, else the Retry-After header); NaN if unknown. */
+  static async retryAfter(response: Response): Promise<number> {
+    try {
+      const body = (await response.clone().json()) as { retry_after?: unknown };
+      if (typeof body.retry_after === "number") return body.retry_after;
+    } catch {
+      // not JSON
+    }
+    return Number(response.headers.get("Retry-After") ?? Number.NaN);
+  }
+
+  async #call(path: string, init: RequestInit, { expectJson = true, notFoundIsNull = false } = {}): Promise<unknown> {
+    // Bodies are consumed once: re-create them for the single retry.
+    const form = init.body instanceof URLSearchParams;
+    const body = init.body instanceof URLSearchParams ? init.body.toString() : init.body;
+    const headers = form ? { ...init.headers, "Content-Type": "application/x-www-form-urlencoded" } : init.headers;
+    const attempt = () => this.#send(path, { ...init, ...(headers !== undefined && { headers }), ...(body !== undefined && { body }) });
+    let response = await attempt();
     if (response.status === 429) {
+      const wait = await DiscordClient.retryAfter(response);
       await response.body?.cancel();
-      throw new DiscordError("rate_limited", `${path}: rate limited`, 429);
+      if (!(wait >= 0 && wait <= MAX_RETRY_AFTER_SECONDS)) throw new DiscordError("rate_limited", `${path}: rate limited for ${wait} s`, 429);
+      await scheduler.wait(Math.ceil(wait * 1000));
+      response = await attempt();
+      if (response.status === 429) {
+        await response.body?.cancel();
+        throw new DiscordError("rate_limited", `${path}: still rate limited after one retry`, 429);
+      }
+    }
+    if (response.status === 404 && notFoundIsNull) {
+      await response.body?.cancel();
+      return null;
     }
     if (response.status >= 500) {
       await response.body?.cancel();

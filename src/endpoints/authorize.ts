@@ -10,7 +10,8 @@ import { discordRedirectUri, type RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { errorPage, redirect } from "../http";
 import { logLogin } from "../log";
-import { discordScopes, grantedScopes } from "../tokens/scopes";
+import { discordScopesFor, guildPlan } from "../guilds/plan";
+import { grantedScopes } from "../tokens/scopes";
 import { errorRedirect } from "./redirect";
 
 /** How long a user may spend at Discord before the login must start again. */
@@ -105,7 +106,9 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
   discord.searchParams.set("response_type", "code");
   discord.searchParams.set("client_id", ctx.settings.discord.clientId);
   discord.searchParams.set("redirect_uri", discordRedirectUri(ctx.issuer));
-  discord.searchParams.set("scope", discordScopes(grantedScopes(valid.scope)).join(" "));
+  const scopes = grantedScopes(valid.scope);
+  const plan = guildPlan(ctx.settings.guilds, target.client, scopes);
+  discord.searchParams.set("scope", discordScopesFor(scopes, plan, ctx.settings.discordBotToken).join(" "));
   discord.searchParams.set("state", sealed);
   if (valid.discordPrompt) discord.searchParams.set("prompt", valid.discordPrompt);
 

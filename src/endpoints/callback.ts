@@ -1,7 +1,7 @@
 // GET /callback: Discord sends the browser back here. Open and check our sealed state and the browser
 // binding, turn Discord's code into an identity, revoke Discord's token (we keep nothing of it), and
 // send the client our own one-time code (RFC 6749 4.1.2, RFC 9207 `iss`).
-import { findClient } from "../config";
+import { findClient, type ClientConfig } from "../config";
 import { bindingFrom } from "../codes/binding";
 import { UnsealError, unseal } from "../codes/seal";
 import { issueCode } from "../codes/store";
@@ -9,7 +9,10 @@ import { readParams } from "../checks/params";
 import { discordRedirectUri, type RequestContext } from "../context";
 import { DiscordClient, DiscordError, type DiscordUser } from "../discord/client";
 import { OAuthError } from "../errors";
-import { errorPage } from "../http";
+import { checkGate } from "../guilds/gate";
+import { guildClaims, type Membership } from "../guilds/membership";
+import { guildPlan, type GuildPlan } from "../guilds/plan";
+import { errorPage, escapeHtml, htmlPage } from "../http";
 import { logLogin, logUnexpected } from "../log";
 import { claimsFor } from "../tokens/claims";
 import { grantedScopes } from "../tokens/scopes";
@@ -37,19 +40,70 @@ function fromDiscord(err: DiscordError): OAuthError {
   }
 }
 
-async function fetchIdentity(ctx: RequestContext, code: string): Promise<DiscordUser> {
+interface Identity {
+  readonly user: DiscordUser;
+  readonly membership: Membership | undefined;
+}
+
+/**
+ * Exchange Discord's code, then read the user and (when the plan says so) their guilds in parallel,
+ * then their roles in the configured guilds they are in, in parallel. Discord's token is revoked
+ * after the response in every case.
+ */
+async function fetchIdentity(ctx: RequestContext, code: string, plan: GuildPlan): Promise<Identity> {
+  const { settings } = ctx;
   const discord = new DiscordClient({
-    apiBase: ctx.settings.discordApiBase,
-    clientId: ctx.settings.discord.clientId,
-    clientSecret: ctx.settings.discordClientSecret,
+    apiBase: settings.discordApiBase,
+    clientId: settings.discord.clientId,
+    clientSecret: settings.discordClientSecret,
+    timeoutMs: settings.discordTimeoutMs,
   });
   const token = await discord.exchangeCode(code, discordRedirectUri(ctx.issuer));
   try {
-    return await discord.getUser(token.accessToken);
+    const [user, guildIds] = await Promise.all([discord.getUser(token.accessToken), plan.guilds ? discord.getGuildIds(token.accessToken) : undefined]);
+    if (!guildIds) return { user, membership: undefined };
+    const memberOf = plan.roleGuilds.filter((g) => guildIds.includes(g));
+    const bot = settings.discordBotToken;
+    const members = await Promise.all(
+      memberOf.map((g) => discord.getMember(g, bot ? { botToken: bot, userId: user.id } : { userToken: token.accessToken })),
+    );
+    const roles: Record<string, readonly string[]> = {};
+    memberOf.forEach((g, i) => {
+      const member = members[i];
+      if (member) roles[g] = member.roles;
+    });
+    // A 404 from a member call means "not a member" (left between the two calls): drop the guild.
+    const left = memberOf.filter((_, i) => members[i] === null);
+    return { user, membership: { guildIds: guildIds.filter((g) => !left.includes(g)), roles } };
   } finally {
     // The bridge never needs Discord's token again; revoke it after the response is sent.
     ctx.exec.waitUntil(discord.revoke(token.accessToken).catch((err: unknown) => logUnexpected("discord.revoke", err)));
   }
+}
+
+/** The page for a user the client's guild or role rule refuses, with a way to retry and a way back. */
+function refusalPage(ctx: RequestContext, client: ClientConfig, pending: PendingAuthorization, guilds: readonly string[], reason: string): Response {
+  const names = guilds.map((g) => ctx.settings.guilds.names[g] ?? `the Discord server ${g}`);
+  const what = reason === "not_in_required_guild" ? `be a member of ${names.join(" or ")}` : `have the required role in ${names.join(" or ")}`;
+  const retry = new URL(`${ctx.issuer}/authorize`);
+  const again: Record<string, string | undefined> = {
+    response_type: "code", client_id: pending.c, redirect_uri: pending.r, scope: pending.sc, state: pending.s, nonce: pending.n,
+    ...(pending.cc !== undefined && { code_challenge: pending.cc, code_challenge_method: "S256" }),
+  };
+  for (const [k, v] of Object.entries(again)) if (v !== undefined) retry.searchParams.set(k, v);
+  const back = new URL(pending.r);
+  back.searchParams.set("error", "access_denied");
+  back.searchParams.set("error_description", "The user does not meet this application's Discord requirements");
+  if (pending.s !== undefined) back.searchParams.set("state", pending.s);
+  back.searchParams.set("iss", ctx.issuer);
+  const join = client.joinUrl ? ` <a href="${escapeHtml(client.joinUrl)}">Join the server</a>, then` : " Ask the community for an invite, join it, then";
+  return htmlPage(
+    "You can't use this application yet",
+    `<p>To use <strong>${escapeHtml(client.name)}</strong> you must ${escapeHtml(what)} on Discord, with the Discord account you just used.</p>
+<p>${join} <a href="${escapeHtml(retry.toString())}">try again</a>.</p>
+<p class="muted">Or <a href="${escapeHtml(back.toString())}">go back to ${escapeHtml(client.name)}</a>.</p>`,
+    403,
+  );
 }
 
 export async function callback(request: Request, ctx: RequestContext): Promise<Response> {
@@ -106,15 +160,28 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     return fail(new OAuthError("server_error", "Discord's response has no code", { detail: "discord:no_code" }));
   }
 
-  let user: DiscordUser;
+  const scopes = grantedScopes(pending.sc);
+  const plan = guildPlan(ctx.settings.guilds, client, scopes);
+  let identity: Identity;
   try {
-    user = await fetchIdentity(ctx, discordCode);
+    identity = await fetchIdentity(ctx, discordCode, plan);
   } catch (err) {
     if (err instanceof DiscordError) return fail(fromDiscord(err));
     throw err;
   }
+  const { user, membership } = identity;
 
-  const scopes = grantedScopes(pending.sc);
+  if (membership) {
+    const gate = checkGate(client, membership, ctx.settings.guilds);
+    if (!gate.allowed) {
+      logLogin({ step: "callback", result: "denied", client: client.clientId, discordUserId: user.id, reason: gate.reason });
+      return refusalPage(ctx, client, pending, gate.guilds, gate.reason);
+    }
+  }
+  const claims = {
+    ...claimsFor(user, scopes),
+    ...(plan.claims && membership ? guildClaims(membership, ctx.settings.guilds) : {}),
+  };
   let code: string;
   try {
     code = await issueCode(ctx.env, {
@@ -125,7 +192,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
       codeChallenge: pending.cc,
       sub: user.id,
       authTime: Math.floor(Date.now() / 1000),
-      claims: claimsFor(user, scopes),
+      claims,
     });
   } catch (err) {
     logUnexpected("codes.issue", err);

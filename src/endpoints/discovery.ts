@@ -22,7 +22,7 @@ export async function discovery(_request: Request, ctx: RequestContext): Promise
       id_token_signing_alg_values_supported: keys.algorithms(),
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       code_challenge_methods_supported: ["S256"],
-      claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "id", "preferred_username", "name", "picture", "email", "email_verified"],
+      claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "id", "preferred_username", "name", "picture", "email", "email_verified", "guilds", "groups"],
       claims_parameter_supported: false,
       request_parameter_supported: false,
       request_uri_parameter_supported: false,

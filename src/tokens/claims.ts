@@ -12,7 +12,7 @@ export function avatarUrl(user: DiscordUser): string {
   return `${CDN}/embed/avatars/${index}.png`;
 }
 
-export type UserClaims = Record<string, string | boolean>;
+export type UserClaims = Record<string, string | boolean | readonly string[]>;
 
 export function claimsFor(user: DiscordUser, scopes: readonly SupportedScope[]): UserClaims {
   const claims: UserClaims = { id: user.id };

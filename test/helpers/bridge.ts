@@ -21,8 +21,17 @@ export const LEGACY = {
 export const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 export const CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 appendix B
 
+type Target = (request: Request) => Promise<Response>;
+const defaultTarget: Target = (request) => exports.default.fetch(request);
+let target: Target = defaultTarget;
+
+/** Send the helpers' requests to another Worker (e.g. createWorker(otherConfig) with another env). */
+export function useTarget(next: Target | undefined): void {
+  target = next ?? defaultTarget;
+}
+
 export function call(path: string, init?: RequestInit): Promise<Response> {
-  return exports.default.fetch(new URL(path, ISSUER).toString(), { redirect: "manual", ...init });
+  return target(new Request(new URL(path, ISSUER).toString(), { redirect: "manual", ...init }));
 }
 
 export function authorizeUrl(params: Record<string, string | undefined>): string {

@@ -1,10 +1,17 @@
 // A fake Discord for tests and `npm start`: OAuth2 token exchange and revoke, /users/@me, and a
 // consent page. It runs in Node (miniflare's outboundService, or a local HTTP server).
-// The Discord code a test sends to /callback picks the user or the fault: "alice", "alice~<nonce>",
-// "fault:token-500~<nonce>". Every call is logged under that code for tests to count.
+// The Discord code a test sends to /callback picks the user and the fault: "alice~<nonce>",
+// "fault:token-500~<nonce>" (as alice), "dave!member-500~<nonce>". Every call is logged under that
+// code for tests to count (bot calls under the code of the user's latest login).
 
 export const FAKE_DISCORD_CLIENT_ID = "111111111111111111";
 export const FAKE_DISCORD_CLIENT_SECRET = "fake-discord-client-secret";
+export const FAKE_BOT_TOKEN = "fake-bot-token";
+
+/** Guilds and roles the fake users belong to. */
+export const G = { main: "300000000000000001", art: "300000000000000002", other: "300000000000000004" } as const;
+export const R = { mod: "400000000000000001", member: "400000000000000002", artist: "400000000000000003" } as const;
+const manyGuilds = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`5000000000000${String(i).padStart(5, "0")}`, [] as string[]]));
 
 export interface FakeUser {
   readonly id: string;
@@ -13,15 +20,26 @@ export interface FakeUser {
   readonly avatar: string | null;
   readonly email?: string | null;
   readonly verified?: boolean;
+  /** Guild id -> role ids. */
+  readonly guilds: Readonly<Record<string, readonly string[]>>;
 }
 
 export const FAKE_USERS: Readonly<Record<string, FakeUser>> = {
-  alice: { id: "80351110224678912", username: "alice", global_name: "Alice Liddell", avatar: "a_1b2c3d4e5f", email: "alice@example.com", verified: true },
-  bob: { id: "175928847299117063", username: "bob", global_name: null, avatar: null, email: "bob@example.net", verified: false },
-  carol: { id: "222222222222222222", username: "carol", global_name: "Carol", avatar: null, email: null, verified: false },
+  alice: { id: "80351110224678912", username: "alice", global_name: "Alice Liddell", avatar: "a_1b2c3d4e5f", email: "alice@example.com", verified: true, guilds: { [G.main]: [R.mod, R.member], [G.art]: [R.artist], [G.other]: [] } },
+  bob: { id: "175928847299117063", username: "bob", global_name: null, avatar: null, email: "bob@example.net", verified: false, guilds: { [G.other]: [] } },
+  carol: { id: "222222222222222222", username: "carol", global_name: "Carol", avatar: null, email: null, verified: false, guilds: {} },
+  dave: { id: "333333333333333333", username: "dave", global_name: "Dave", avatar: null, email: "dave@example.org", verified: true, guilds: { ...manyGuilds, [G.main]: [R.member] } },
+  erin: { id: "444444444444444444", username: "erin", global_name: "Erin", avatar: null, email: "erin@example.org", verified: true, guilds: { [G.main]: [] } },
 };
 
-export type Fault = "token-500" | "token-429" | "token-400" | "token-garbage" | "token-no-access-token" | "user-500" | "user-429" | "user-garbage" | "user-no-id";
+export type Fault =
+  | "token-500" | "token-429" | "token-429-short" | "token-400" | "token-garbage" | "token-no-access-token"
+  | "user-500" | "user-429" | "user-garbage" | "user-no-id" | "user-slow"
+  | "guilds-500" | "guilds-429" | "guilds-429-short" | "guilds-garbage" | "guilds-slow"
+  | "member-500" | "member-429" | "member-429-short" | "member-garbage" | "member-slow" | "member-403" | "member-gone";
+
+/** How long "-slow" faults stall: longer than the tests' DISCORD_TIMEOUT_MS. */
+export const SLOW_MS = 1500;
 
 interface Grant {
   readonly user: string;
@@ -37,20 +55,25 @@ export interface LoggedCall {
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json", ...headers } });
 
-const rateLimited = () =>
-  json({ message: "You are being rate limited.", retry_after: 1.5, global: false }, 429, { "Retry-After": "2", "X-RateLimit-Scope": "user" });
+const rateLimited = (retryAfter = 30) =>
+  json({ message: "You are being rate limited.", retry_after: retryAfter, global: false }, 429, { "Retry-After": String(Math.ceil(retryAfter)), "X-RateLimit-Scope": "user" });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Parse a code like "alice~abc" or "fault:user-500~abc" into its scenario. */
 function scenario(code: string): { user: string; fault: Fault | undefined } | undefined {
   const base = code.split("~")[0] ?? "";
   if (base.startsWith("fault:")) return { user: "alice", fault: base.slice("fault:".length) as Fault };
-  return base in FAKE_USERS ? { user: base, fault: undefined } : undefined;
+  const [user = "", fault] = base.split("!");
+  return user in FAKE_USERS ? { user, fault: fault as Fault | undefined } : undefined;
 }
 
 export class FakeDiscord {
   readonly #calls = new Map<string, LoggedCall[]>();
   readonly #codesUsed = new Set<string>();
   readonly #tokens = new Map<string, { code: string; grant: Grant; revoked: boolean }>();
+  readonly #lastCodeOfUser = new Map<string, { code: string; grant: Grant }>();
+  /** Faults that fail once then let the retry through ("-429-short"). */
+  readonly #shortLimited = new Set<string>();
   readonly #clientId: string;
   readonly #clientSecret: string;
 
@@ -70,6 +93,11 @@ export class FakeDiscord {
     this.#calls.set(code, list);
   }
 
+  #bearer(request: Request): { code: string; grant: Grant } | undefined {
+    const entry = this.#tokens.get((request.headers.get("Authorization") ?? "").replace(/^Bearer /, ""));
+    return entry && !entry.revoked ? entry : undefined;
+  }
+
   #clientOk(request: Request): boolean {
     return request.headers.get("Authorization") === `Basic ${btoa(`${this.#clientId}:${this.#clientSecret}`)}`;
   }
@@ -86,6 +114,10 @@ export class FakeDiscord {
       this.#log(code, request, path);
       if (!this.#clientOk(request)) return json({ error: "invalid_client" }, 401);
       const sc = scenario(code);
+      if (sc?.fault === "token-429-short" && !this.#shortLimited.has(code)) {
+        this.#shortLimited.add(code);
+        return rateLimited(0.05);
+      }
       if (sc?.fault === "token-500") return new Response("upstream connect error", { status: 502 });
       if (sc?.fault === "token-429") return rateLimited();
       if (sc?.fault === "token-garbage") return new Response("<html>oops</html>", { status: 200, headers: { "Content-Type": "text/html" } });
@@ -95,7 +127,9 @@ export class FakeDiscord {
       }
       this.#codesUsed.add(code);
       const accessToken = `fake-access-${crypto.randomUUID()}`;
-      this.#tokens.set(accessToken, { code, grant: { user: sc.user, fault: sc.fault, scope: "identify email" }, revoked: false });
+      const grant = { user: sc.user, fault: sc.fault, scope: "identify email" };
+      this.#tokens.set(accessToken, { code, grant, revoked: false });
+      this.#lastCodeOfUser.set(FAKE_USERS[sc.user]!.id, { code, grant });
       return json({ access_token: accessToken, token_type: "Bearer", expires_in: 604800, refresh_token: `fake-refresh-${crypto.randomUUID()}`, scope: "identify email" });
     }
 
@@ -119,8 +153,55 @@ export class FakeDiscord {
       if (fault === "user-429") return rateLimited();
       if (fault === "user-garbage") return new Response("not json", { status: 200 });
       if (fault === "user-no-id") return json({ username: "x" });
-      const user = FAKE_USERS[entry.grant.user];
+      if (fault === "user-slow") await sleep(SLOW_MS);
+      const { guilds: _, ...user } = FAKE_USERS[entry.grant.user]!;
       return json({ ...user, discriminator: "0" });
+    }
+
+    if (request.method === "GET" && path === "/users/@me/guilds") {
+      const entry = this.#bearer(request);
+      if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      this.#log(entry.code, request, path);
+      const fault = entry.grant.fault;
+      if (fault === "guilds-500") return json({ message: "Internal Server Error" }, 500);
+      if (fault === "guilds-429") return rateLimited();
+      if (fault === "guilds-429-short" && !this.#shortLimited.has(`${entry.code}:guilds`)) {
+        this.#shortLimited.add(`${entry.code}:guilds`);
+        return rateLimited(0.05);
+      }
+      if (fault === "guilds-garbage") return json({ not: "an array" });
+      if (fault === "guilds-slow") await sleep(SLOW_MS);
+      const guilds = Object.keys(FAKE_USERS[entry.grant.user]!.guilds);
+      return json(guilds.map((id) => ({ id, name: `Guild ${id}`, icon: null, owner: false, permissions: "0", features: [] })));
+    }
+
+    const userMember = /^\/users\/@me\/guilds\/(\d+)\/member$/.exec(path);
+    const botMember = /^\/guilds\/(\d+)\/members\/(\d+)$/.exec(path);
+    if (request.method === "GET" && (userMember || botMember)) {
+      let entry: { code: string; grant: Grant } | undefined;
+      if (userMember) {
+        entry = this.#bearer(request);
+        if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      } else {
+        if (request.headers.get("Authorization") !== `Bot ${FAKE_BOT_TOKEN}`) return json({ message: "401: Unauthorized", code: 0 }, 401);
+        entry = this.#lastCodeOfUser.get(botMember![2]!);
+        if (!entry) return json({ message: "Unknown Member", code: 10007 }, 404);
+      }
+      const guildId = (userMember ?? botMember)![1]!;
+      this.#log(entry.code, request, userMember ? "/users/@me/guilds/{id}/member" : "/guilds/{id}/members/{user}");
+      const fault = entry.grant.fault;
+      if (fault === "member-500") return json({ message: "Internal Server Error" }, 500);
+      if (fault === "member-429") return rateLimited();
+      if (fault === "member-429-short" && !this.#shortLimited.has(`${entry.code}:${guildId}`)) {
+        this.#shortLimited.add(`${entry.code}:${guildId}`);
+        return rateLimited(0.05);
+      }
+      if (fault === "member-garbage") return new Response("{", { status: 200 });
+      if (fault === "member-403") return json({ message: "Missing Access", code: 50001 }, 403);
+      if (fault === "member-slow") await sleep(SLOW_MS);
+      const roles = FAKE_USERS[entry.grant.user]!.guilds[guildId];
+      if (roles === undefined || fault === "member-gone") return json({ message: "Unknown Guild", code: 10004 }, 404);
+      return json({ roles, nick: null, joined_at: "2024-01-01T00:00:00.000000+00:00", deaf: false, mute: false, flags: 0 });
     }
 
     if (request.method === "GET" && url.pathname === "/oauth2/authorize") return this.consentPage(url);

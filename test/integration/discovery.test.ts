@@ -21,7 +21,7 @@ describe("discovery", () => {
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       code_challenge_methods_supported: ["S256"],
       grant_types_supported: ["authorization_code"],
-      scopes_supported: ["openid", "profile", "email"],
+      scopes_supported: ["openid", "profile", "email", "guilds"],
       authorization_response_iss_parameter_supported: true,
     });
   });

@@ -15,12 +15,13 @@ function capture(): Io & { outText(): string; errText(): string } {
 
 const dir = () => mkdtempSync(join(tmpdir(), "bridge-cmd-"));
 const fixture = readFileSync("test/fixtures/config.json", "utf8");
+const fixtureIds: string[] = JSON.parse(fixture).clients.map((c: { clientId: string }) => c.clientId);
 
 describe("npm run check", () => {
   it("accepts a valid file", () => {
     const io = capture();
     expect(runCheck(["test/fixtures/config.json"], io)).toBe(0);
-    expect(io.outText()).toMatch(/is valid: 3 client\(s\) \(access, grafana, legacy-rs\)/);
+    expect(io.outText()).toContain(`is valid: ${fixtureIds.length} client(s) (${fixtureIds.join(", ")})`);
   });
 
   it("names every bad field", () => {
@@ -103,8 +104,8 @@ describe("npm run client", () => {
     const path = join(dir(), "config.json");
     writeFileSync(path, fixture);
     const io = capture();
-    expect(runClient(["add", "wiki", "--redirect-uri", "http://wiki.example.com/cb", "--config", path], io)).toBe(1);
-    expect(io.errText()).toContain("clients[3].redirectUris[0] must use https");
+    expect(runClient(["add", "blog", "--redirect-uri", "http://blog.example.com/cb", "--config", path], io)).toBe(1);
+    expect(io.errText()).toContain(`clients[${fixtureIds.length}].redirectUris[0] must use https`);
     expect(readFileSync(path, "utf8")).toBe(fixture);
   });
 
@@ -116,7 +117,7 @@ describe("npm run client", () => {
     expect(io.outText()).toContain("grafana (Grafana) [PKCE required]: https://grafana.example.com/login/generic_oauth");
     expect(io.outText()).not.toContain("sha256:");
     expect(runClient(["remove", "grafana", "--config", path], capture())).toBe(0);
-    expect(JSON.parse(readFileSync(path, "utf8")).clients.map((c: { clientId: string }) => c.clientId)).toEqual(["access", "legacy-rs"]);
+    expect(JSON.parse(readFileSync(path, "utf8")).clients.map((c: { clientId: string }) => c.clientId)).toEqual(fixtureIds.filter((id) => id !== "grafana"));
     const missing = capture();
     expect(runClient(["remove", "grafana", "--config", path], missing)).toBe(1);
   });
