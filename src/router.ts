@@ -1,7 +1,7 @@
 // The route table, nothing else.
 import { Router } from "itty-router";
 import type { RequestContext } from "./context";
-import { authorize } from "./endpoints/authorize";
+import { authorize, authorizeCompat } from "./endpoints/authorize";
 import { callback } from "./endpoints/callback";
 import { discovery } from "./endpoints/discovery";
 import { jwks } from "./endpoints/jwks";
@@ -30,6 +30,8 @@ export const router = Router<Request, [RequestContext], Response>()
   .get("/authorize", authorize)
   .post("/authorize", authorize)
   .all("/authorize", methodNotAllowed("GET, POST"))
+  .get("/authorize/:mode", authorizeCompat)
+  .post("/authorize/:mode", authorizeCompat)
   .get("/callback", callback)
   .all("/callback", methodNotAllowed("GET"))
   .post("/token", token)

@@ -68,6 +68,32 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
   return { scope: scopes.join(" "), state, nonce, challenge, discordPrompt };
 }
 
+/**
+ * Entry points of the best-known peer (erisa/discord-oidc-worker), so existing Access set-ups keep
+ * their Auth URL: /authorize/email, /authorize/guilds and /authorize/roles add those scopes.
+ */
+const COMPAT_SCOPES: Readonly<Record<string, string>> = { email: "email", guilds: "email guilds", roles: "email guilds" };
+
+export async function authorizeCompat(request: Request & { params?: Record<string, string> }, ctx: RequestContext): Promise<Response> {
+  const extra = COMPAT_SCOPES[request.params?.mode ?? ""];
+  if (!extra) return errorPage("Unknown login path", "Use /authorize, /authorize/email, /authorize/guilds or /authorize/roles.", 404);
+  // Add the scopes; a repeated scope is left as it is for /authorize to refuse.
+  const addScopes = (search: URLSearchParams) => {
+    const scopes = search.getAll("scope");
+    if (scopes.length <= 1) search.set("scope", [...new Set([...(scopes[0] ?? "").split(" ").filter(Boolean), ...extra.split(" ")])].join(" "));
+    return search;
+  };
+  const url = new URL(request.url);
+  url.pathname = "/authorize";
+  if (request.method !== "POST") {
+    url.search = addScopes(url.searchParams).toString();
+    return authorize(new Request(url, { method: "GET", headers: request.headers }), ctx);
+  }
+  const isForm = (request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
+  const body = isForm ? addScopes(new URLSearchParams(await request.text())).toString() : await request.arrayBuffer();
+  return authorize(new Request(url, { method: "POST", headers: request.headers, body }), ctx);
+}
+
 export async function authorize(request: Request, ctx: RequestContext): Promise<Response> {
   let params: Params;
   let target: ClientAndRedirect;

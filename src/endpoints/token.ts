@@ -11,6 +11,7 @@ import { jsonResponse, oauthErrorResponse } from "../http";
 import { signerFor } from "../keys/store";
 import { logLogin } from "../log";
 import { ACCESS_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
+import { ID_TOKEN_BUDGET_BYTES, overBudget } from "../tokens/budget";
 import { mintAccessToken, mintIdToken } from "../tokens/mint";
 
 export async function token(request: Request, ctx: RequestContext): Promise<Response> {
@@ -47,6 +48,9 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
       { sub: grant.sub, clientId: client.clientId, scope: grant.scope, claims: grant.claims },
       ctx.issuer,
     );
+    if (overBudget(idToken)) {
+      console.warn(JSON.stringify({ event: "claim_budget_exceeded", client: client.clientId, discord_user_id: grant.sub, id_token_bytes: idToken.length, budget_bytes: ID_TOKEN_BUDGET_BYTES, hint: "set guilds.include in config.json" }));
+    }
     logLogin({ step: "token", result: "token_issued", client: client.clientId, discordUserId: grant.sub });
     return jsonResponse({
       access_token: accessToken,

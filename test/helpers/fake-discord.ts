@@ -29,6 +29,7 @@ export const FAKE_USERS: Readonly<Record<string, FakeUser>> = {
   bob: { id: "175928847299117063", username: "bob", global_name: null, avatar: null, email: "bob@example.net", verified: false, guilds: { [G.other]: [] } },
   carol: { id: "222222222222222222", username: "carol", global_name: "Carol", avatar: null, email: null, verified: false, guilds: {} },
   dave: { id: "333333333333333333", username: "dave", global_name: "Dave", avatar: null, email: "dave@example.org", verified: true, guilds: { ...manyGuilds, [G.main]: [R.member] } },
+  tess: { id: "555555555555555555", username: "tess", global_name: "Tess", avatar: null, email: "tess@example.org", verified: true, guilds: { ...Object.fromEntries(Object.keys(manyGuilds).slice(0, 9).map((g) => [g, []])), [G.main]: [R.member] } },
   erin: { id: "444444444444444444", username: "erin", global_name: "Erin", avatar: null, email: "erin@example.org", verified: true, guilds: { [G.main]: [] } },
 };
 

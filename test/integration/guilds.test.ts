@@ -1,0 +1,227 @@
+// Guild and role claims, groups aliases, login gating, bot or user role reads, the peer's entry
+// points, and Discord faults on the guild and member calls, with every Discord call counted.
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
+import { decodeJwt } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createWorker } from "../../src/worker";
+import fixture from "../fixtures/config.json";
+import { FAKE_BOT_TOKEN, FAKE_USERS, G, R } from "../helpers/fake-discord";
+import { ACCESS, ISSUER, accessBasic, accessParams, call, callback, discordCalls, discordCode, startLogin, tokenRequest, useTarget } from "../helpers/bridge";
+
+const WIKI = { clientId: "wiki", secret: "wiki-secret-0123456789", redirectUri: "https://wiki.example.com/oidc/callback" };
+const MODTOOLS = { clientId: "modtools", secret: "modtools-secret-0123456789", redirectUri: "https://mod.example.com/callback" };
+const OTHER = "300000000000000004";
+
+afterEach(() => {
+  useTarget(undefined);
+  vi.restoreAllMocks();
+});
+
+function withWorker(config: unknown, extraEnv: Record<string, string> = {}): void {
+  const worker = createWorker(config);
+  const workerEnv = { ...env, ...extraEnv } as Env;
+  useTarget(async (request) => worker.fetch!(request as Request<unknown, IncomingRequestCfProperties>, workerEnv, createExecutionContext()));
+}
+
+/** Log in through `client` as `scenario` and return the callback response and the Discord code used. */
+async function loginVia(client: { clientId: string; redirectUri: string }, scenario: string, scope = "openid guilds") {
+  const params = client === ACCESS ? accessParams({ scope }) : { response_type: "code", client_id: client.clientId, redirect_uri: client.redirectUri, scope, state: "st-1" };
+  const started = await startLogin(params);
+  const code = discordCode(scenario);
+  const res = await callback(started, { code });
+  return { res, code, started };
+}
+
+async function idToken(client: { clientId: string; secret: string; redirectUri: string }, scenario: string, scope = "openid guilds") {
+  const { res, code } = await loginVia(client, scenario, scope);
+  expect(res.status, await res.clone().text()).toBe(302);
+  const ourCode = new URL(res.headers.get("Location")!).searchParams.get("code")!;
+  const token = await tokenRequest(
+    { grant_type: "authorization_code", code: ourCode, redirect_uri: client.redirectUri, ...(client === ACCESS && { code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" }) },
+    { Authorization: accessBasic(client.clientId, client.secret) },
+  );
+  expect(token.status, await token.clone().text()).toBe(200);
+  const raw = (await token.json<{ id_token: string }>()).id_token;
+  return { claims: decodeJwt(raw), raw, calls: () => discordCalls(code) };
+}
+
+const MEMBER = "GET /users/@me/guilds/{id}/member";
+
+describe("guild and role claims", () => {
+  it("member of many guilds with roles in two role guilds: guilds, roles:<id>, groups with aliases; 2 + 2 member calls", async () => {
+    const { claims, calls } = await idToken(ACCESS, "alice");
+    expect(claims.guilds).toEqual([G.main, G.art, OTHER]);
+    expect(claims[`roles:${G.main}`]).toEqual([R.mod, R.member]);
+    expect(claims[`roles:${G.art}`]).toEqual([R.artist]);
+    expect(claims.groups).toEqual([G.main, G.art, OTHER, `${G.main}:${R.mod}`, `${G.main}:${R.member}`, `${G.art}:${R.artist}`, "moderators", "artists", "members"]);
+    await expect.poll(calls).toEqual(["POST /oauth2/token", "GET /users/@me", "GET /users/@me/guilds", MEMBER, MEMBER, "POST /oauth2/token/revoke"]);
+  });
+
+  it("member of one guild that is not a role guild: no member call, no roles claims", async () => {
+    const { claims, calls } = await idToken(ACCESS, "bob");
+    expect(claims.guilds).toEqual([OTHER]);
+    expect(Object.keys(claims).filter((k) => k.startsWith("roles:"))).toEqual([]);
+    expect(claims.groups).toEqual([OTHER]);
+    await expect.poll(calls).toEqual(["POST /oauth2/token", "GET /users/@me", "GET /users/@me/guilds", "POST /oauth2/token/revoke"]);
+  });
+
+  it("member of no guild: empty guilds and groups (present, not absent)", async () => {
+    const { claims } = await idToken(ACCESS, "carol");
+    expect(claims.guilds).toEqual([]);
+    expect(claims.groups).toEqual([]);
+  });
+
+  it("member of a role guild without roles: the guild alias applies, role aliases do not", async () => {
+    const { claims } = await idToken(ACCESS, "erin");
+    expect(claims[`roles:${G.main}`]).toEqual([]);
+    expect(claims.groups).toEqual([G.main, "members"]);
+  });
+
+  it("no guilds scope: no guild claims and no guild calls; Discord is asked for identify and email only", async () => {
+    const { discord } = await startLogin(accessParams({ scope: "openid email" }));
+    expect(discord.searchParams.get("scope")).toBe("identify email");
+    const { claims, calls } = await idToken(ACCESS, "alice", "openid email");
+    expect(claims.guilds).toBeUndefined();
+    expect(claims.groups).toBeUndefined();
+    await expect.poll(calls).toEqual(["POST /oauth2/token", "GET /users/@me", "POST /oauth2/token/revoke"]);
+  });
+
+  it("the guilds scope asks Discord for guilds and guilds.members.read", async () => {
+    const { discord } = await startLogin(accessParams({ scope: "openid email guilds" }));
+    expect(discord.searchParams.get("scope")).toBe("identify email guilds guilds.members.read");
+  });
+
+  it("guilds.include keeps the guilds claim to the guilds that matter", async () => {
+    withWorker({ ...fixture, guilds: { ...fixture.guilds, include: [G.main] } });
+    const { claims } = await idToken(ACCESS, "alice");
+    expect(claims.guilds).toEqual([G.main]);
+    expect(claims.groups).toEqual([G.main, `${G.main}:${R.mod}`, `${G.main}:${R.member}`, `${G.art}:${R.artist}`, "moderators", "artists", "members"]);
+  });
+});
+
+describe("roles with a bot token", () => {
+  it("reads roles through the bot, asks the user only for guilds, same claims", async () => {
+    withWorker(fixture, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
+    const { discord } = await startLogin(accessParams({ scope: "openid guilds" }));
+    expect(discord.searchParams.get("scope")).toBe("identify guilds");
+    const { claims, calls } = await idToken(ACCESS, "alice");
+    expect(claims[`roles:${G.main}`]).toEqual([R.mod, R.member]);
+    expect(claims.groups).toContain("moderators");
+    await expect.poll(calls).toEqual(["POST /oauth2/token", "GET /users/@me", "GET /users/@me/guilds", "GET /guilds/{id}/members/{user}", "GET /guilds/{id}/members/{user}", "POST /oauth2/token/revoke"]);
+  });
+});
+
+describe("login gating", () => {
+  it("requireGuilds lets a member in, even without the guilds scope (and then puts no guild claims in)", async () => {
+    const { discord } = await startLogin({ response_type: "code", client_id: WIKI.clientId, redirect_uri: WIKI.redirectUri, scope: "openid" });
+    expect(discord.searchParams.get("scope")).toBe("identify guilds");
+    const { claims } = await idToken(WIKI, "erin", "openid");
+    expect(claims.sub).toBe(FAKE_USERS.erin!.id);
+    expect(claims.guilds).toBeUndefined();
+  });
+
+  it("requireGuilds refuses a non-member with a page naming the community, a join link, a retry and a way back; no code", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const { res, code } = await loginVia(WIKI, "bob", "openid");
+    expect(res.status).toBe(403);
+    expect(res.headers.get("Location")).toBeNull();
+    const html = await res.text();
+    expect(html).toContain("Community Wiki");
+    expect(html).toContain("The Main Community");
+    expect(html).toContain('href="https://discord.gg/example"');
+    const retry = /href="([^"]*\/authorize\?[^"]*)"/.exec(html)?.[1]?.replace(/&#38;/g, "&");
+    expect(retry).toBeDefined();
+    const again = new URL(retry!);
+    expect(again.origin).toBe(ISSUER);
+    expect(Object.fromEntries(again.searchParams)).toMatchObject({ client_id: WIKI.clientId, redirect_uri: WIKI.redirectUri, scope: "openid", state: "st-1" });
+    const back = /href="(https:\/\/wiki\.example\.com[^"]*)"/.exec(html)?.[1]?.replace(/&#38;/g, "&");
+    expect(Object.fromEntries(new URL(back!).searchParams)).toMatchObject({ error: "access_denied", state: "st-1", iss: ISSUER });
+    expect(html).not.toMatch(/[?&]code=/);
+    const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])));
+    expect(lines).toContainEqual(expect.objectContaining({ event: "login", result: "denied", client: "wiki", discord_user_id: FAKE_USERS.bob!.id, reason: "not_in_required_guild" }));
+    await expect.poll(() => discordCalls(code)).toEqual(["POST /oauth2/token", "GET /users/@me", "GET /users/@me/guilds", "POST /oauth2/token/revoke"]);
+  });
+
+  it("requireRoles (an alias) lets a moderator in and refuses a member without the role", async () => {
+    const { claims } = await idToken(MODTOOLS, "alice", "openid");
+    expect(claims.sub).toBe(FAKE_USERS.alice!.id);
+    const { res } = await loginVia(MODTOOLS, "erin", "openid");
+    expect(res.status).toBe(403);
+    expect(await res.text()).toMatch(/have the required role in The Main Community/);
+  });
+});
+
+describe("the best-known peer's entry points", () => {
+  it("/authorize/guilds, /authorize/roles and /authorize/email add their scopes", async () => {
+    for (const [path, scope] of [["/authorize/guilds", "identify email guilds guilds.members.read"], ["/authorize/roles", "identify email guilds guilds.members.read"], ["/authorize/email", "identify email"]] as const) {
+      const url = new URL(path, ISSUER);
+      for (const [k, v] of Object.entries(accessParams({ scope: "openid" }))) if (v) url.searchParams.set(k, v);
+      const res = await call(url.toString());
+      expect(res.status, path).toBe(302);
+      expect(new URL(res.headers.get("Location")!).searchParams.get("scope"), path).toBe(scope);
+    }
+  });
+
+  it("an unknown mode is a page, not a redirect", async () => {
+    const res = await call(`/authorize/everything?client_id=access&redirect_uri=${encodeURIComponent(ACCESS.redirectUri)}`);
+    expect(res.status).toBe(404);
+    expect(res.headers.get("Location")).toBeNull();
+  });
+});
+
+describe("Discord faults on guild and member calls", () => {
+  const T = "POST /oauth2/token", U = "GET /users/@me", GL = "GET /users/@me/guilds", RV = "POST /oauth2/token/revoke";
+  const cases: [string, string | null, string[]][] = [
+    ["token-429-short", null, [T, T, U, GL, MEMBER, MEMBER, RV]],
+    ["user-slow", "temporarily_unavailable", [T, U, GL, RV]],
+    ["guilds-500", "temporarily_unavailable", [T, U, GL, RV]],
+    ["guilds-429", "temporarily_unavailable", [T, U, GL, RV]],
+    ["guilds-429-short", null, [T, U, GL, GL, MEMBER, MEMBER, RV]],
+    ["guilds-garbage", "server_error", [T, U, GL, RV]],
+    ["guilds-slow", "temporarily_unavailable", [T, U, GL, RV]],
+    ["member-500", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
+    ["member-429", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
+    ["member-429-short", null, [T, U, GL, MEMBER, MEMBER, MEMBER, MEMBER, RV]],
+    ["member-garbage", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
+    ["member-slow", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
+    ["member-403", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
+  ];
+  for (const [fault, error, calls] of cases) {
+    it(`${fault} -> ${error ?? "login succeeds"}, ${calls.length} Discord calls`, async () => {
+      const { res, code } = await loginVia(ACCESS, `alice!${fault}`);
+      expect(res.status).toBe(302);
+      const location = new URL(res.headers.get("Location")!);
+      expect(location.searchParams.get("error")).toBe(error);
+      if (error) expect(location.searchParams.get("state")).toBe("client-state-123");
+      else expect(location.searchParams.get("code")).toBeTruthy();
+      await expect.poll(() => discordCalls(code).then((c) => [...c].sort())).toEqual([...calls].sort());
+    });
+  }
+
+  it("a 404 on a member call means not a member: that guild and its roles drop out", async () => {
+    const { claims } = await idToken(ACCESS, "alice!member-gone");
+    expect(claims.guilds).toEqual([OTHER]);
+    expect(Object.keys(claims).filter((k) => k.startsWith("roles:"))).toEqual([]);
+  });
+});
+
+describe("claim budget", () => {
+  it("measures ID token size for 1, 10 and 100 guilds, with and without guilds.include, and logs tokens over budget", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const sizes: Record<string, number> = {};
+    for (const [label, user] of [["1", "erin"], ["10", "tess"], ["101", "dave"]] as const) {
+      sizes[`${label} guilds`] = (await idToken(ACCESS, user)).raw.length;
+    }
+    withWorker({ ...fixture, guilds: { ...fixture.guilds, include: [G.main, G.art] } });
+    for (const [label, user] of [["1", "erin"], ["10", "tess"], ["101", "dave"]] as const) {
+      sizes[`${label} guilds, include 2`] = (await idToken(ACCESS, user)).raw.length;
+    }
+    console.info(`ID token bytes (scope openid guilds): ${JSON.stringify(sizes)}`);
+    expect(sizes["1 guilds"]).toBeLessThan(1000);
+    expect(sizes["101 guilds"]).toBeGreaterThan(3000);
+    for (const [k, v] of Object.entries(sizes)) if (k.includes("include")) expect(v, k).toBeLessThan(1000);
+    const warnings = warn.mock.calls.map((c) => JSON.parse(String(c[0])));
+    expect(warnings).toEqual([expect.objectContaining({ event: "claim_budget_exceeded", client: "access", discord_user_id: FAKE_USERS.dave!.id })]);
+  });
+});
