@@ -7,11 +7,12 @@ import { UnsealError, unseal } from "../codes/seal";
 import { issueCode } from "../codes/store";
 import { readParams } from "../checks/params";
 import { discordRedirectUri, type RequestContext } from "../context";
-import { DiscordClient, DiscordError, type DiscordUser } from "../discord/client";
+import { DiscordError } from "../discord/client";
+import { readIdentity, type Identity } from "../discord/identity";
 import { OAuthError } from "../errors";
 import { checkGate } from "../guilds/gate";
-import { guildClaims, type Membership } from "../guilds/membership";
-import { guildPlan, type GuildPlan } from "../guilds/plan";
+import { guildClaims } from "../guilds/membership";
+import { guildPlan } from "../guilds/plan";
 import { errorPage, escapeHtml, htmlPage } from "../http";
 import { logLogin, logUnexpected } from "../log";
 import { claimsFor } from "../tokens/claims";
@@ -37,47 +38,6 @@ function fromDiscord(err: DiscordError): OAuthError {
     case "rejected":
     case "bad_response":
       return new OAuthError("server_error", "Discord did not complete the login", { detail: `discord:${err.kind}` });
-  }
-}
-
-interface Identity {
-  readonly user: DiscordUser;
-  readonly membership: Membership | undefined;
-}
-
-/**
- * Exchange Discord's code, then read the user and (when the plan says so) their guilds in parallel,
- * then their roles in the configured guilds they are in, in parallel. Discord's token is revoked
- * after the response in every case.
- */
-async function fetchIdentity(ctx: RequestContext, code: string, plan: GuildPlan): Promise<Identity> {
-  const { settings } = ctx;
-  const discord = new DiscordClient({
-    apiBase: settings.discordApiBase,
-    clientId: settings.discord.clientId,
-    clientSecret: settings.discordClientSecret,
-    timeoutMs: settings.discordTimeoutMs,
-  });
-  const token = await discord.exchangeCode(code, discordRedirectUri(ctx.issuer));
-  try {
-    const [user, guildIds] = await Promise.all([discord.getUser(token.accessToken), plan.guilds ? discord.getGuildIds(token.accessToken) : undefined]);
-    if (!guildIds) return { user, membership: undefined };
-    const memberOf = plan.roleGuilds.filter((g) => guildIds.includes(g));
-    const bot = settings.discordBotToken;
-    const members = await Promise.all(
-      memberOf.map((g) => discord.getMember(g, bot ? { botToken: bot, userId: user.id } : { userToken: token.accessToken })),
-    );
-    const roles: Record<string, readonly string[]> = {};
-    memberOf.forEach((g, i) => {
-      const member = members[i];
-      if (member) roles[g] = member.roles;
-    });
-    // A 404 from a member call means "not a member" (left between the two calls): drop the guild.
-    const left = memberOf.filter((_, i) => members[i] === null);
-    return { user, membership: { guildIds: guildIds.filter((g) => !left.includes(g)), roles } };
-  } finally {
-    // The bridge never needs Discord's token again; revoke it after the response is sent.
-    ctx.exec.waitUntil(discord.revoke(token.accessToken).catch((err: unknown) => logUnexpected("discord.revoke", err)));
   }
 }
 
@@ -164,7 +124,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   const plan = guildPlan(ctx.settings.guilds, client, scopes);
   let identity: Identity;
   try {
-    identity = await fetchIdentity(ctx, discordCode, plan);
+    identity = await readIdentity(ctx.settings, ctx.exec, discordCode, discordRedirectUri(ctx.issuer), plan);
   } catch (err) {
     if (err instanceof DiscordError) return fail(fromDiscord(err));
     throw err;

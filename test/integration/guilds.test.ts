@@ -112,6 +112,44 @@ describe("roles with a bot token", () => {
   });
 });
 
+describe("Discord faults with a bot token", () => {
+  const T = "POST /oauth2/token", U = "GET /users/@me", GL = "GET /users/@me/guilds", RV = "POST /oauth2/token/revoke", BOT = "GET /guilds/{id}/members/{user}";
+  const cases: [string, string | null, string[]][] = [
+    // The bot's member calls need the user's id: a slow user read means no member call at all.
+    ["user-slow", "temporarily_unavailable", [T, U, GL, RV]],
+    ["member-500", "temporarily_unavailable", [T, U, GL, BOT, BOT, RV]],
+    ["member-429", "temporarily_unavailable", [T, U, GL, BOT, BOT, RV]],
+    ["member-429-short", null, [T, U, GL, BOT, BOT, BOT, BOT, RV]],
+    ["member-garbage", "server_error", [T, U, GL, BOT, BOT, RV]],
+    // 403 Missing Access: the bot is not in that guild, an operator's problem, not the user's.
+    ["member-403", "server_error", [T, U, GL, BOT, BOT, RV]],
+  ];
+  for (const [fault, error, calls] of cases) {
+    it(`${fault} -> ${error ?? "login succeeds"}, ${calls.length} Discord calls`, async () => {
+      withWorker(fixture, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
+      const { res, code } = await loginVia(ACCESS, `alice!${fault}`);
+      expect(res.status).toBe(302);
+      const location = new URL(res.headers.get("Location")!);
+      expect(location.searchParams.get("error")).toBe(error);
+      if (!error) expect(location.searchParams.get("code")).toBeTruthy();
+      await expect.poll(() => discordCalls(code).then((c) => [...c].sort())).toEqual([...calls].sort());
+    });
+  }
+
+  it("404 Unknown Member from the bot means not a member: the guild and its roles drop out", async () => {
+    withWorker(fixture, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
+    const { claims } = await idToken(ACCESS, "alice!member-gone");
+    expect(claims.guilds).toEqual([OTHER]);
+    expect(Object.keys(claims).filter((k) => k.startsWith("roles:"))).toEqual([]);
+  });
+
+  it("a wrong bot token is a server_error, not a login without roles", async () => {
+    withWorker(fixture, { DISCORD_BOT_TOKEN: "not-the-bot-token" });
+    const { res } = await loginVia(ACCESS, "alice");
+    expect(new URL(res.headers.get("Location")!).searchParams.get("error")).toBe("server_error");
+  });
+});
+
 describe("login gating", () => {
   it("requireGuilds lets a member in, even without the guilds scope (and then puts no guild claims in)", async () => {
     const { discord } = await startLogin({ response_type: "code", client_id: WIKI.clientId, redirect_uri: WIKI.redirectUri, scope: "openid" });
@@ -174,7 +212,8 @@ describe("Discord faults on guild and member calls", () => {
   const T = "POST /oauth2/token", U = "GET /users/@me", GL = "GET /users/@me/guilds", RV = "POST /oauth2/token/revoke";
   const cases: [string, string | null, string[]][] = [
     ["token-429-short", null, [T, T, U, GL, MEMBER, MEMBER, RV]],
-    ["user-slow", "temporarily_unavailable", [T, U, GL, RV]],
+    // Member calls start as soon as the guild list is in, without waiting for the slow user read.
+    ["user-slow", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
     ["guilds-500", "temporarily_unavailable", [T, U, GL, RV]],
     ["guilds-429", "temporarily_unavailable", [T, U, GL, RV]],
     ["guilds-429-short", null, [T, U, GL, GL, MEMBER, MEMBER, RV]],
