@@ -148,7 +148,7 @@ export class DiscordClient {
       const wait = await DiscordClient.retryAfter(response);
       await response.body?.cancel();
       if (!(wait >= 0 && wait <= MAX_RETRY_AFTER_SECONDS)) throw new DiscordError("rate_limited", `${path}: rate limited for ${wait} s`, 429);
-      await scheduler.wait(Math.ceil(wait * 1000));
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait * 1000)));
       response = await attempt();
       if (response.status === 429) {
         await response.body?.cancel();

@@ -1,9 +1,12 @@
 // Guild and role claims, groups aliases, login gating, bot or user role reads, the peer's entry
 // points, and Discord faults on the guild and member calls, with every Discord call counted.
 import { env } from "cloudflare:workers";
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { validateConfig } from "../../src/config";
+import { clearKeyCache } from "../../src/keys/store";
+import { heavyIdTokenBytes, ID_TOKEN_BUDGET_BYTES } from "../../src/tokens/budget";
 import { createWorker } from "../../src/worker";
 import fixture from "../fixtures/config.json";
 import { FAKE_BOT_TOKEN, FAKE_USERS, G, R } from "../helpers/fake-discord";
@@ -246,21 +249,65 @@ describe("Discord faults on guild and member calls", () => {
 });
 
 describe("claim budget", () => {
-  it("measures ID token size for 1, 10 and 100 guilds, with and without guilds.include, and logs tokens over budget", async () => {
+  const LEGACY_RS = { clientId: "legacy-rs", secret: "legacy-secret-0123456789", redirectUri: "https://legacy.example.com/oauth/callback" };
+  const FULL = "openid email profile guilds";
+  const USERS = [["1", "erin"], ["10", "tess"], ["101", "dave"]] as const;
+  const INCLUDE = { ...fixture, guilds: { ...fixture.guilds, include: [G.main, G.art] } };
+
+  it("measures ID token size for users in 1, 10 and 101 guilds, with and without guilds.include, and logs tokens over budget", async () => {
+    // An RS256 key comes from the scheduled run, never from the request path.
+    const exec = createExecutionContext();
+    await createWorker(fixture).scheduled!(createScheduledController({ scheduledTime: new Date(), cron: "17 * * * *" }), env, exec);
+    await waitOnExecutionContext(exec);
+    clearKeyCache();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const sizes: Record<string, number> = {};
-    for (const [label, user] of [["1", "erin"], ["10", "tess"], ["101", "dave"]] as const) {
-      sizes[`${label} guilds`] = (await idToken(ACCESS, user)).raw.length;
+    for (const [label, config] of [["all guilds", fixture], ["include 2", INCLUDE]] as const) {
+      withWorker(config);
+      for (const [n, user] of USERS) {
+        sizes[`${n} guilds, ${label}, ES256`] = (await idToken(ACCESS, user, FULL)).raw.length;
+        sizes[`${n} guilds, ${label}, RS256`] = (await idToken(LEGACY_RS, user, FULL)).raw.length;
+      }
     }
-    withWorker({ ...fixture, guilds: { ...fixture.guilds, include: [G.main, G.art] } });
-    for (const [label, user] of [["1", "erin"], ["10", "tess"], ["101", "dave"]] as const) {
-      sizes[`${label} guilds, include 2`] = (await idToken(ACCESS, user)).raw.length;
-    }
-    console.info(`ID token bytes (scope openid guilds): ${JSON.stringify(sizes)}`);
-    expect(sizes["1 guilds"]).toBeLessThan(1000);
-    expect(sizes["101 guilds"]).toBeGreaterThan(3000);
-    for (const [k, v] of Object.entries(sizes)) if (k.includes("include")) expect(v, k).toBeLessThan(1000);
-    const warnings = warn.mock.calls.map((c) => JSON.parse(String(c[0])));
-    expect(warnings).toEqual([expect.objectContaining({ event: "claim_budget_exceeded", client: "access", discord_user_id: FAKE_USERS.dave!.id })]);
+    console.info(`ID token bytes (scope "${FULL}"): ${JSON.stringify(sizes, null, 1)}`);
+    expect(sizes["1 guilds, all guilds, ES256"]).toBeLessThan(1200);
+    expect(sizes["10 guilds, all guilds, ES256"]).toBeLessThan(2000);
+    expect(sizes["101 guilds, all guilds, ES256"]).toBeGreaterThan(ID_TOKEN_BUDGET_BYTES);
+    for (const [k, v] of Object.entries(sizes)) if (k.includes("include")) expect(v, k).toBeLessThan(1500);
+    // Each token over the budget is logged, naming the client and user: dave's two.
+    const exceeded = warn.mock.calls.map((c) => JSON.parse(String(c[0]))).filter((w) => w.event === "claim_budget_exceeded");
+    expect(exceeded).toEqual([
+      expect.objectContaining({ client: "access", discord_user_id: FAKE_USERS.dave!.id, id_token_bytes: sizes["101 guilds, all guilds, ES256"] }),
+      expect.objectContaining({ client: "legacy-rs", discord_user_id: FAKE_USERS.dave!.id, id_token_bytes: sizes["101 guilds, all guilds, RS256"] }),
+    ]);
+  });
+
+  it("the estimate for a heavy user bounds real tokens from above", async () => {
+    const settings = validateConfig(fixture);
+    const access = settings.clients.find((c) => c.clientId === "access")!;
+    const dave = (await idToken(ACCESS, "dave", FULL)).raw.length;
+    expect(heavyIdTokenBytes(settings.guilds, access, ISSUER)).toBeGreaterThan(dave);
+    const included = validateConfig(INCLUDE);
+    withWorker(INCLUDE);
+    const alice = (await idToken(ACCESS, "alice", FULL)).raw.length;
+    expect(heavyIdTokenBytes(included.guilds, access, ISSUER)).toBeGreaterThanOrEqual(alice);
+    expect(heavyIdTokenBytes(included.guilds, access, ISSUER)).toBeLessThan(ID_TOKEN_BUDGET_BYTES);
+  });
+
+  it("the Worker warns once at start-up when a configuration can exceed the budget, and not when guilds.include keeps it small", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    withWorker(fixture);
+    await call("/.well-known/openid-configuration");
+    await call("/.well-known/openid-configuration");
+    withWorker(INCLUDE);
+    await call("/.well-known/openid-configuration");
+    withWorker({ ...INCLUDE, clients: INCLUDE.clients.filter((c) => c.idTokenSigningAlg !== "RS256") });
+    await call("/.well-known/openid-configuration");
+    const lines = warn.mock.calls.map((c) => JSON.parse(String(c[0])));
+    expect(lines).toEqual([
+      { event: "config_warning", warnings: [expect.stringMatching(/200 guilds .* \(clients access, grafana, legacy-rs, wiki, modtools\), over the 3000-byte budget.*set guilds\.include/)] },
+      // Two included guilds keep ES256 tokens inside the budget; RS256's longer signature does not.
+      { event: "config_warning", warnings: [expect.stringMatching(/every guild of guilds\.include .* \(clients legacy-rs\), over the 3000-byte budget/)] },
+    ]);
   });
 });

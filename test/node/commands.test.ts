@@ -24,6 +24,21 @@ describe("npm run check", () => {
     expect(io.outText()).toContain(`is valid: ${fixtureIds.length} client(s) (${fixtureIds.join(", ")})`);
   });
 
+  it("warns when a heavy user's ID token could exceed the claim budget, and stops when guilds.include keeps it small", () => {
+    const io = capture();
+    expect(runCheck(["test/fixtures/config.json"], io)).toBe(0);
+    expect(io.outText()).toMatch(/⚠ with the guilds scope, a user in 200 guilds .* about \d{5} bytes .* over the 3000-byte budget.*set guilds\.include/);
+    const small = JSON.parse(fixture);
+    small.guilds.include = ["300000000000000001"];
+    small.clients = small.clients.filter((c: { idTokenSigningAlg?: string }) => c.idTokenSigningAlg !== "RS256");
+    const path = join(dir(), "config.json");
+    writeFileSync(path, JSON.stringify(small));
+    const quiet = capture();
+    expect(runCheck([path], quiet)).toBe(0);
+    expect(quiet.outText()).toContain("is valid");
+    expect(quiet.outText()).not.toContain("⚠");
+  });
+
   it("names every bad field", () => {
     const path = join(dir(), "config.json");
     const bad = JSON.parse(fixture);
