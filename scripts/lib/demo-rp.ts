@@ -36,7 +36,7 @@ export class DemoRelyingParty {
       response_type: "code",
       client_id: DEMO_CLIENT_ID,
       redirect_uri: this.#redirectUri,
-      scope: "openid profile email",
+      scope: "openid profile email guilds",
       state,
       nonce,
       code_challenge: createHash("sha256").update(verifier).digest("base64url"),

@@ -1,6 +1,28 @@
 // GET /: a page for the operator with exactly what to paste into Cloudflare Access and Discord.
+import type { ClientConfig, GuildConfig } from "../config";
 import { discordRedirectUri, type RequestContext } from "../context";
 import { escapeHtml, htmlPage } from "../http";
+
+/** Does the configuration say anything about guilds, so that the guilds scope is worth asking for? */
+function usesGuildClaims(guilds: GuildConfig): boolean {
+  return guilds.include !== undefined || guilds.roleGuilds.length > 0 || Object.keys(guilds.groups).length > 0;
+}
+
+/** The OIDC claims to list in Access, so its policies can select them. */
+function claimNames(guilds: GuildConfig): string {
+  const base = ["id", "preferred_username", "name", "email"];
+  if (!usesGuildClaims(guilds)) return base.join(", ");
+  return [...base, "guilds", "groups", ...guilds.roleGuilds.map((g) => `roles:${g}`)].join(", ");
+}
+
+/** Who this client lets in, in words. */
+function gateText(client: ClientConfig, guilds: GuildConfig): string {
+  const name = (g: string) => (guilds.names[g] ? `${guilds.names[g]} (${g})` : g);
+  const parts: string[] = [];
+  if (client.requireGuilds.length > 0) parts.push(`members of ${client.requireGuilds.map(name).join(" or ")}`);
+  if (client.requireRoles.length > 0) parts.push(`holding ${client.requireRoles.join(" or ")}`);
+  return parts.length > 0 ? `only ${parts.join(", ")} (checked at login)` : "any Discord user (decide in your Access policy)";
+}
 
 function row(label: string, value: string): string {
   return `<tr><th>${escapeHtml(label)}</th><td><code>${escapeHtml(value)}</code></td></tr>`;
@@ -8,6 +30,7 @@ function row(label: string, value: string): string {
 
 export function landing(_request: Request, ctx: RequestContext): Response {
   const { issuer, settings } = ctx;
+  const scopes = usesGuildClaims(settings.guilds) ? "openid email profile guilds" : "openid email profile";
   const clients = settings.clients
     .map(
       (c) => `<h3>${escapeHtml(c.name)}</h3>
@@ -18,8 +41,9 @@ ${row("Auth URL", `${issuer}/authorize`)}
 ${row("Token URL", `${issuer}/token`)}
 ${row("Certificate URL", `${issuer}/jwks.json`)}
 ${row("Proof Key for Code Exchange (PKCE)", c.requirePkce ? "on (required for this client)" : "on (recommended)")}
-${row("Scopes", "openid email profile")}
-${row("OIDC claims (optional)", "id, preferred_username, name, email")}
+${row("Scopes", scopes)}
+${row("OIDC claims", claimNames(settings.guilds))}
+${row("Who may log in", gateText(c, settings.guilds))}
 ${row("Registered redirect URIs", c.redirectUris.join("  "))}
 ${row("ID token signature", c.idTokenSigningAlg)}
 </table>`,

@@ -54,6 +54,11 @@ describe("landing page", () => {
       expect(html).toContain(text);
     }
     expect(html).not.toContain("sha256:");
+    // The fixture configures role guilds and groups: the guilds scope and the claims to list in Access.
+    expect(html).toContain("openid email profile guilds");
+    expect(html).toContain("guilds, groups, roles:300000000000000001, roles:300000000000000002");
+    expect(html).toContain("only members of The Main Community (300000000000000001) (checked at login)");
+    expect(html).toContain("holding moderators");
   });
 
   it("answers unknown paths with a 404 OAuth error", async () => {

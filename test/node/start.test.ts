@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 /** Follow redirects by hand, keeping cookies per host, the way a browser would. */
-async function browse(start: string): Promise<{ url: string; body: string; status: number }> {
+async function browse(start: string, as = "alice"): Promise<{ url: string; body: string; status: number }> {
   const jar = new Map<string, string>();
   let url = start;
   for (let hops = 0; hops < 10; hops++) {
@@ -49,9 +49,9 @@ async function browse(start: string): Promise<{ url: string; body: string; statu
       continue;
     }
     const body = await res.text();
-    const link = /href="([^"]*code=alice[^"]*)"/.exec(body)?.[1];
+    const link = new RegExp(`href="([^"]*code=${as}[^"]*)"`).exec(body)?.[1];
     if (!link) return { url, body, status: res.status };
-    url = link.replace(/&amp;/g, "&"); // "Log in as alice" on the fake Discord consent page
+    url = link.replace(/&amp;/g, "&"); // "Log in as <user>" on the fake Discord consent page
   }
   throw new Error("too many redirects");
 }
@@ -73,6 +73,17 @@ describe("npm start", () => {
     expect(body).toContain("Logged in through the bridge");
     expect(body).toContain("80351110224678912");
     expect(body).toContain("alice@example.com");
+    // The demo configuration's guild claims: alice is a moderator in the main community.
+    expect(body).toMatch(/&#34;groups&#34;: \[[^\]]*&#34;moderators&#34;/);
+    expect(body).toContain("&#34;roles:300000000000000001&#34;");
+  });
+
+  it("shows the refusal page to a user outside the required community", async () => {
+    const { url, body, status } = await browse(`${FAKE}/rp/start`, "carol");
+    expect(status).toBe(403);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:8787\/callback\?/);
+    expect(body).toContain("The Main Community");
+    expect(body).toContain("Local demo relying party");
   });
 
   it("stops everything on SIGTERM and frees the ports", async () => {
