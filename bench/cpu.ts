@@ -61,10 +61,10 @@ function workerdCpuMs(): number {
 const fetchWorker = (path: string, init: Record<string, unknown> = {}) =>
   mf.dispatchFetch(new URL(path, ISSUER).toString(), { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
 
-async function authorize(legacy = false): Promise<{ state: string; cookie: string }> {
+async function authorize(legacy = false, scope = "openid email profile"): Promise<{ state: string; cookie: string }> {
   const q = legacy
-    ? new URLSearchParams({ response_type: "code", client_id: "legacy-rs", redirect_uri: LEGACY.redirect, scope: "openid email profile" })
-    : new URLSearchParams({ response_type: "code", client_id: "access", redirect_uri: REDIRECT, scope: "openid email profile", state: "s", nonce: "n", code_challenge: CHALLENGE, code_challenge_method: "S256" });
+    ? new URLSearchParams({ response_type: "code", client_id: "legacy-rs", redirect_uri: LEGACY.redirect, scope })
+    : new URLSearchParams({ response_type: "code", client_id: "access", redirect_uri: REDIRECT, scope, state: "s", nonce: "n", code_challenge: CHALLENGE, code_challenge_method: "S256" });
   const res = await fetchWorker(`/authorize?${q}`);
   await res.text();
   const discordUrl = new URL(res.headers.get("Location")!);
@@ -134,7 +134,10 @@ rows.push(await measure("GET /jwks.json", none, simple("/jwks.json")));
 rows.push(await measure("GET /authorize", none, () => authorize()));
 rows.push(await measure("GET /callback (2 Discord calls + revoke, DO put)", () => times(N, authorize), (a) => callback(a as { state: string; cookie: string })));
 const codes = async () => { const out: string[] = []; for (let i = 0; i < N; i++) out.push(await callback(await authorize())); return out; };
+rows.push(await measure("GET /callback, scope guilds (4 Discord calls + revoke: user, guild list, 2 member calls)", () => times(N, () => authorize(false, "openid email profile guilds")), (a) => callback(a as { state: string; cookie: string })));
 rows.push(await measure("POST /token (DO take, ES256 sign)", codes, (c) => token(c as string)));
+const guildCodes = async () => { const out: string[] = []; for (let i = 0; i < N; i++) out.push(await callback(await authorize(false, "openid email profile guilds"))); return out; };
+rows.push(await measure("POST /token, scope guilds (DO take, ES256 sign, 3 guilds, 3 roles)", guildCodes, (c) => token(c as string)));
 const legacyCodes = async () => { const out: string[] = []; for (let i = 0; i < N; i++) out.push(await callback(await authorize(true))); return out; };
 rows.push(await measure("POST /token (DO take, RS256 sign)", legacyCodes, (c) => token(c as string, LEGACY)));
 const accessTokens = async () => {

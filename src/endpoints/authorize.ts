@@ -70,9 +70,10 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
 
 /**
  * Entry points of the best-known peer (erisa/discord-oidc-worker), so existing Access set-ups keep
- * their Auth URL: /authorize/email, /authorize/guilds and /authorize/roles add those scopes.
+ * their Auth URL. That worker always returned the profile and email claims, and guilds (with roles)
+ * on /guilds and /roles: these paths add the scopes that give the same claims.
  */
-const COMPAT_SCOPES: Readonly<Record<string, string>> = { email: "email", guilds: "email guilds", roles: "email guilds" };
+const COMPAT_SCOPES: Readonly<Record<string, string>> = { email: "openid profile email", guilds: "openid profile email guilds", roles: "openid profile email guilds" };
 
 export async function authorizeCompat(request: Request & { params?: Record<string, string> }, ctx: RequestContext): Promise<Response> {
   const extra = COMPAT_SCOPES[request.params?.mode ?? ""];

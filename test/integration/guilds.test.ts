@@ -204,6 +204,36 @@ describe("the best-known peer's entry points", () => {
     }
   });
 
+  it("a whole login through /authorize/guilds gives the peer's claims, even when the client asked only for email", async () => {
+    const url = new URL("/authorize/guilds", ISSUER);
+    for (const [k, v] of Object.entries(accessParams({ scope: "email" }))) if (v) url.searchParams.set(k, v);
+    const res = await call(url.toString());
+    expect(res.status).toBe(302);
+    const discord = new URL(res.headers.get("Location")!);
+    const started = { discord, state: discord.searchParams.get("state")!, cookie: res.headers.get("Set-Cookie")!.split(";")[0]! };
+    const back = await callback(started, { code: discordCode("alice") });
+    const ours = new URL(back.headers.get("Location")!).searchParams.get("code")!;
+    const token = await tokenRequest({ grant_type: "authorization_code", code: ours, redirect_uri: ACCESS.redirectUri, code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" });
+    const body = await token.json<{ id_token: string; scope: string }>();
+    expect(body.scope).toBe("openid profile email guilds");
+    const claims = decodeJwt(body.id_token);
+    expect(claims).toMatchObject({ id: FAKE_USERS.alice!.id, preferred_username: "alice", name: "Alice Liddell", email: "alice@example.com", guilds: [G.main, G.art, OTHER] });
+    expect(claims[`roles:${G.main}`]).toEqual([R.mod, R.member]);
+  });
+
+  it("POST /authorize/email adds the scopes to the form", async () => {
+    const form = new URLSearchParams(accessParams({ scope: "openid" }) as Record<string, string>);
+    const res = await call("/authorize/email", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form.toString() });
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get("Location")!).searchParams.get("scope")).toBe("identify email");
+  });
+
+  it("an unknown client on a peer path is a page, not a redirect", async () => {
+    const res = await call(`/authorize/guilds?response_type=code&client_id=nobody&redirect_uri=${encodeURIComponent(ACCESS.redirectUri)}&scope=openid`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get("Location")).toBeNull();
+  });
+
   it("an unknown mode is a page, not a redirect", async () => {
     const res = await call(`/authorize/everything?client_id=access&redirect_uri=${encodeURIComponent(ACCESS.redirectUri)}`);
     expect(res.status).toBe(404);
