@@ -132,7 +132,7 @@ rows.push(await measure("GET /", none, simple("/")));
 rows.push(await measure("GET /.well-known/openid-configuration", none, simple("/.well-known/openid-configuration")));
 rows.push(await measure("GET /jwks.json", none, simple("/jwks.json")));
 rows.push(await measure("GET /authorize", none, () => authorize()));
-rows.push(await measure("GET /callback (2 Discord calls + revoke, DO put)", () => times(N, authorize), (a) => callback(a as { state: string; cookie: string })));
+rows.push(await measure("GET /callback (2 Discord calls + revoke, DO put)", () => times(N, () => authorize()), (a) => callback(a as { state: string; cookie: string })));
 const codes = async () => { const out: string[] = []; for (let i = 0; i < N; i++) out.push(await callback(await authorize())); return out; };
 rows.push(await measure("GET /callback, scope guilds (4 Discord calls + revoke: user, guild list, 2 member calls)", () => times(N, () => authorize(false, "openid email profile guilds")), (a) => callback(a as { state: string; cookie: string })));
 rows.push(await measure("POST /token (DO take, ES256 sign)", codes, (c) => token(c as string)));
