@@ -51,6 +51,22 @@ async function idToken(client: { clientId: string; secret: string; redirectUri: 
 
 const MEMBER = "GET /users/@me/guilds/{id}/member";
 
+/** One test per [fault, expected error (null: the login succeeds), Discord calls made], as alice via Access. */
+function faultTests(cases: readonly [string, string | null, string[]][], extraEnv: Record<string, string> = {}): void {
+  for (const [fault, error, calls] of cases) {
+    it(`${fault} -> ${error ?? "login succeeds"}, ${calls.length} Discord calls`, async () => {
+      withWorker(fixture, extraEnv);
+      const { res, code } = await loginVia(ACCESS, `alice!${fault}`);
+      expect(res.status).toBe(302);
+      const location = new URL(res.headers.get("Location")!);
+      expect(location.searchParams.get("error")).toBe(error);
+      if (error) expect(location.searchParams.get("state")).toBe("client-state-123");
+      else expect(location.searchParams.get("code")).toBeTruthy();
+      await expect.poll(() => discordCalls(code).then((c) => [...c].sort())).toEqual([...calls].sort());
+    });
+  }
+}
+
 describe("guild and role claims", () => {
   it("member of many guilds with roles in two role guilds: guilds, roles:<id>, groups with aliases; 2 + 2 member calls", async () => {
     const { claims, calls } = await idToken(ACCESS, "alice");
@@ -127,17 +143,7 @@ describe("Discord faults with a bot token", () => {
     // 403 Missing Access: the bot is not in that guild, an operator's problem, not the user's.
     ["member-403", "server_error", [T, U, GL, BOT, BOT, RV]],
   ];
-  for (const [fault, error, calls] of cases) {
-    it(`${fault} -> ${error ?? "login succeeds"}, ${calls.length} Discord calls`, async () => {
-      withWorker(fixture, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
-      const { res, code } = await loginVia(ACCESS, `alice!${fault}`);
-      expect(res.status).toBe(302);
-      const location = new URL(res.headers.get("Location")!);
-      expect(location.searchParams.get("error")).toBe(error);
-      if (!error) expect(location.searchParams.get("code")).toBeTruthy();
-      await expect.poll(() => discordCalls(code).then((c) => [...c].sort())).toEqual([...calls].sort());
-    });
-  }
+  faultTests(cases, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
 
   it("404 Unknown Member from the bot means not a member: the guild and its roles drop out", async () => {
     withWorker(fixture, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
@@ -259,17 +265,7 @@ describe("Discord faults on guild and member calls", () => {
     ["member-slow", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
     ["member-403", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
   ];
-  for (const [fault, error, calls] of cases) {
-    it(`${fault} -> ${error ?? "login succeeds"}, ${calls.length} Discord calls`, async () => {
-      const { res, code } = await loginVia(ACCESS, `alice!${fault}`);
-      expect(res.status).toBe(302);
-      const location = new URL(res.headers.get("Location")!);
-      expect(location.searchParams.get("error")).toBe(error);
-      if (error) expect(location.searchParams.get("state")).toBe("client-state-123");
-      else expect(location.searchParams.get("code")).toBeTruthy();
-      await expect.poll(() => discordCalls(code).then((c) => [...c].sort())).toEqual([...calls].sort());
-    });
-  }
+  faultTests(cases);
 
   it("a 404 on a member call means not a member: that guild and its roles drop out", async () => {
     const { claims } = await idToken(ACCESS, "alice!member-gone");
