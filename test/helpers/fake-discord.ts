@@ -35,7 +35,7 @@ export const FAKE_USERS: Readonly<Record<string, FakeUser>> = {
 
 export type Fault =
   | "token-500" | "token-429" | "token-429-short" | "token-400" | "token-garbage" | "token-no-access-token"
-  | "user-500" | "user-429" | "user-garbage" | "user-no-id" | "user-slow"
+  | "user-500" | "user-429" | "user-429-short" | "user-garbage" | "user-no-id" | "user-slow"
   | "guilds-500" | "guilds-429" | "guilds-429-short" | "guilds-garbage" | "guilds-slow"
   | "member-500" | "member-429" | "member-429-short" | "member-garbage" | "member-slow" | "member-403" | "member-gone";
 
@@ -152,6 +152,10 @@ export class FakeDiscord {
       const fault = entry.grant.fault;
       if (fault === "user-500") return json({ message: "Internal Server Error" }, 500);
       if (fault === "user-429") return rateLimited();
+      if (fault === "user-429-short" && !this.#shortLimited.has(`${entry.code}:user`)) {
+        this.#shortLimited.add(`${entry.code}:user`);
+        return rateLimited(0.05);
+      }
       if (fault === "user-garbage") return new Response("not json", { status: 200 });
       if (fault === "user-no-id") return json({ username: "x" });
       if (fault === "user-slow") await sleep(SLOW_MS);

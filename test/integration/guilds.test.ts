@@ -251,6 +251,7 @@ describe("Discord faults on guild and member calls", () => {
   const T = "POST /oauth2/token", U = "GET /users/@me", GL = "GET /users/@me/guilds", RV = "POST /oauth2/token/revoke";
   const cases: [string, string | null, string[]][] = [
     ["token-429-short", null, [T, T, U, GL, MEMBER, MEMBER, RV]],
+    ["user-429-short", null, [T, U, U, GL, MEMBER, MEMBER, RV]],
     // Member calls start as soon as the guild list is in, without waiting for the slow user read.
     ["user-slow", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
     ["guilds-500", "temporarily_unavailable", [T, U, GL, RV]],
