@@ -48,6 +48,8 @@ export interface DiscordClientOptions {
   readonly clientSecret: string;
   readonly fetch?: typeof fetch;
   readonly timeoutMs?: number;
+  /** Cancels every call of this client (in flight or not yet sent): the login has already failed. */
+  readonly signal?: AbortSignal;
 }
 
 export class DiscordClient {
@@ -113,12 +115,17 @@ export class DiscordClient {
     return { Authorization: `Basic ${btoa(`${clientId}:${clientSecret}`)}` };
   }
 
+  #signal(): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#opts.timeoutMs ?? DISCORD_TIMEOUT_MS);
+    return this.#opts.signal ? AbortSignal.any([timeout, this.#opts.signal]) : timeout;
+  }
+
   async #send(path: string, init: RequestInit): Promise<Response> {
     try {
       return await this.#fetch(`${this.#opts.apiBase}${path}`, {
         ...init,
         headers: { Accept: "application/json", "User-Agent": "discord-oidc-bridge/0.1", ...init.headers },
-        signal: AbortSignal.timeout(this.#opts.timeoutMs ?? DISCORD_TIMEOUT_MS),
+        signal: this.#signal(),
       });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
@@ -149,6 +156,7 @@ export class DiscordClient {
       await response.body?.cancel();
       if (!(wait >= 0 && wait <= MAX_RETRY_AFTER_SECONDS)) throw new DiscordError("rate_limited", `${path}: rate limited for ${wait} s`, 429);
       await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait * 1000)));
+      if (this.#opts.signal?.aborted) throw new DiscordError("unavailable", `${path}: cancelled`);
       response = await attempt();
       if (response.status === 429) {
         await response.body?.cancel();

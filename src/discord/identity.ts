@@ -14,19 +14,20 @@ export interface Identity {
   readonly membership: Membership | undefined;
 }
 
-export function discordClient(settings: Settings): DiscordClient {
+export function discordClient(settings: Settings, signal?: AbortSignal): DiscordClient {
   return new DiscordClient({
     apiBase: settings.discordApiBase,
     clientId: settings.discord.clientId,
     clientSecret: settings.discordClientSecret,
     timeoutMs: settings.discordTimeoutMs,
+    ...(signal && { signal }),
   });
 }
 
 /**
  * The user and the guild list are read in parallel; member calls start as soon as the guild list
  * is in (with a bot token they also need the user's id), one per configured guild the user is in.
- * Throws DiscordError on any Discord failure.
+ * Throws DiscordError on the first Discord failure, and cancels the reads still to come.
  */
 export async function readIdentity(
   settings: Settings,
@@ -37,11 +38,16 @@ export async function readIdentity(
 ): Promise<Identity> {
   const discord = discordClient(settings);
   const token = await discord.exchangeCode(code, redirectUri);
+  const failed = new AbortController();
+  const reads = discordClient(settings, failed.signal);
   try {
-    const userRead = discord.getUser(token.accessToken);
-    const membershipRead = plan.guilds ? readMembership(discord, settings.discordBotToken, token.accessToken, userRead, plan) : undefined;
+    const userRead = reads.getUser(token.accessToken);
+    const membershipRead = plan.guilds ? readMembership(reads, settings.discordBotToken, token.accessToken, userRead, plan) : undefined;
     const [user, membership] = await Promise.all([userRead, membershipRead]);
     return { user, membership };
+  } catch (err) {
+    failed.abort();
+    throw err;
   } finally {
     // The bridge never needs Discord's token again; revoke it after the response is sent.
     exec.waitUntil(discord.revoke(token.accessToken).catch((err: unknown) => logUnexpected("discord.revoke", err)));

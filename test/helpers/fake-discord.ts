@@ -35,12 +35,14 @@ export const FAKE_USERS: Readonly<Record<string, FakeUser>> = {
 
 export type Fault =
   | "token-500" | "token-429" | "token-429-short" | "token-400" | "token-garbage" | "token-no-access-token"
-  | "user-500" | "user-429" | "user-429-short" | "user-garbage" | "user-no-id" | "user-slow"
+  | "user-500" | "user-500-guilds-late" | "user-429" | "user-429-short" | "user-garbage" | "user-no-id" | "user-slow"
   | "guilds-500" | "guilds-429" | "guilds-429-short" | "guilds-garbage" | "guilds-slow"
   | "member-500" | "member-429" | "member-429-short" | "member-garbage" | "member-slow" | "member-403" | "member-gone";
 
 /** How long "-slow" faults stall: longer than the tests' DISCORD_TIMEOUT_MS. */
 export const SLOW_MS = 1500;
+/** How long a "-late" answer takes: shorter than the tests' DISCORD_TIMEOUT_MS. */
+export const LATE_MS = 300;
 
 interface Grant {
   readonly user: string;
@@ -94,8 +96,13 @@ export class FakeDiscord {
     this.#calls.set(code, list);
   }
 
-  #bearer(request: Request): { code: string; grant: Grant } | undefined {
+  /**
+   * The grant behind a Bearer token. Every call with a token we issued is logged, even one that
+   * arrives after the revoke (it still reached Discord); a revoked token then gets undefined (401).
+   */
+  #bearer(request: Request, loggedPath: string): { code: string; grant: Grant } | undefined {
     const entry = this.#tokens.get((request.headers.get("Authorization") ?? "").replace(/^Bearer /, ""));
+    if (entry) this.#log(entry.code, request, loggedPath);
     return entry && !entry.revoked ? entry : undefined;
   }
 
@@ -139,18 +146,18 @@ export class FakeDiscord {
       const entry = this.#tokens.get(form.get("token") ?? "");
       if (entry) {
         this.#log(entry.code, request, path);
+        // A slow revoke keeps the login's request context alive after the response.
+        if (entry.grant.fault === "user-500-guilds-late") await sleep(3 * LATE_MS);
         entry.revoked = true;
       }
       return this.#clientOk(request) ? new Response(null, { status: 200 }) : json({ error: "invalid_client" }, 401);
     }
 
     if (request.method === "GET" && path === "/users/@me") {
-      const token = (request.headers.get("Authorization") ?? "").replace(/^Bearer /, "");
-      const entry = this.#tokens.get(token);
-      if (!entry || entry.revoked) return json({ message: "401: Unauthorized", code: 0 }, 401);
-      this.#log(entry.code, request, path);
+      const entry = this.#bearer(request, path);
+      if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
       const fault = entry.grant.fault;
-      if (fault === "user-500") return json({ message: "Internal Server Error" }, 500);
+      if (fault === "user-500" || fault === "user-500-guilds-late") return json({ message: "Internal Server Error" }, 500);
       if (fault === "user-429") return rateLimited();
       if (fault === "user-429-short" && !this.#shortLimited.has(`${entry.code}:user`)) {
         this.#shortLimited.add(`${entry.code}:user`);
@@ -164,9 +171,8 @@ export class FakeDiscord {
     }
 
     if (request.method === "GET" && path === "/users/@me/guilds") {
-      const entry = this.#bearer(request);
+      const entry = this.#bearer(request, path);
       if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
-      this.#log(entry.code, request, path);
       const fault = entry.grant.fault;
       if (fault === "guilds-500") return json({ message: "Internal Server Error" }, 500);
       if (fault === "guilds-429") return rateLimited();
@@ -175,6 +181,7 @@ export class FakeDiscord {
         return rateLimited(0.05);
       }
       if (fault === "guilds-garbage") return json({ not: "an array" });
+      if (fault === "user-500-guilds-late") await sleep(LATE_MS);
       if (fault === "guilds-slow") await sleep(SLOW_MS);
       const guilds = Object.keys(FAKE_USERS[entry.grant.user]!.guilds);
       return json(guilds.map((id) => ({ id, name: `Guild ${id}`, icon: null, owner: false, permissions: "0", features: [] })));
@@ -185,15 +192,15 @@ export class FakeDiscord {
     if (request.method === "GET" && (userMember || botMember)) {
       let entry: { code: string; grant: Grant } | undefined;
       if (userMember) {
-        entry = this.#bearer(request);
+        entry = this.#bearer(request, "/users/@me/guilds/{id}/member");
         if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
       } else {
         if (request.headers.get("Authorization") !== `Bot ${FAKE_BOT_TOKEN}`) return json({ message: "401: Unauthorized", code: 0 }, 401);
         entry = this.#lastCodeOfUser.get(botMember![2]!);
         if (!entry) return json({ message: "Unknown Member", code: 10007 }, 404);
+        this.#log(entry.code, request, "/guilds/{id}/members/{user}");
       }
       const guildId = (userMember ?? botMember)![1]!;
-      this.#log(entry.code, request, userMember ? "/users/@me/guilds/{id}/member" : "/guilds/{id}/members/{user}");
       const fault = entry.grant.fault;
       if (fault === "member-500") return json({ message: "Internal Server Error" }, 500);
       if (fault === "member-429") return rateLimited();

@@ -9,7 +9,7 @@ import { clearKeyCache } from "../../src/keys/store";
 import { heavyIdTokenBytes, ID_TOKEN_BUDGET_BYTES } from "../../src/tokens/budget";
 import { createWorker } from "../../src/worker";
 import fixture from "../fixtures/config.json";
-import { FAKE_BOT_TOKEN, FAKE_USERS, G, R } from "../helpers/fake-discord";
+import { FAKE_BOT_TOKEN, FAKE_USERS, G, LATE_MS, R } from "../helpers/fake-discord";
 import { ACCESS, ISSUER, accessBasic, accessParams, call, callback, discordCalls, discordCode, startLogin, tokenRequest, useTarget } from "../helpers/bridge";
 
 const WIKI = { clientId: "wiki", secret: "wiki-secret-0123456789", redirectUri: "https://wiki.example.com/oidc/callback" };
@@ -267,6 +267,15 @@ describe("Discord faults on guild and member calls", () => {
     ["member-403", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
   ];
   faultTests(cases);
+
+  it("once the login has failed, the reads still to come are cancelled: no member call after the user read fails", async () => {
+    const { res, code } = await loginVia(ACCESS, "alice!user-500-guilds-late");
+    expect(new URL(res.headers.get("Location")!).searchParams.get("error")).toBe("temporarily_unavailable");
+    // Without the cancellation, the late guild list would start two member calls LATE_MS from now,
+    // while the (slow) revoke keeps the request's context alive.
+    await new Promise((r) => setTimeout(r, 4 * LATE_MS));
+    expect((await discordCalls(code)).sort()).toEqual(["POST /oauth2/token", "GET /users/@me", "GET /users/@me/guilds", "POST /oauth2/token/revoke"].sort());
+  });
 
   it("a 404 on a member call means not a member: that guild and its roles drop out", async () => {
     const { claims } = await idToken(ACCESS, "alice!member-gone");
