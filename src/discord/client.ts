@@ -52,6 +52,13 @@ export interface DiscordClientOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Discord's JSON error codes for a 404 on a member call. */
+export const UNKNOWN_GUILD = 10004;
+export const UNKNOWN_MEMBER = 10007;
+const NOT_A_MEMBER = Symbol("not a member");
+
+const isTimeout = (err: unknown) => err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+
 export class DiscordClient {
   readonly #opts: DiscordClientOptions;
   readonly #fetch: typeof fetch;
@@ -97,8 +104,11 @@ export class DiscordClient {
       "userToken" in auth
         ? [`/users/@me/guilds/${guildId}/member`, `Bearer ${auth.userToken}`]
         : [`/guilds/${guildId}/members/${auth.userId}`, `Bot ${auth.botToken}`];
-    const json = await this.#call(path, { headers: { Authorization: authorization } }, { notFoundIsNull: true });
-    if (json === null) return null;
+    // 404 Unknown Member (10007) means "not a member"; so does Unknown Guild (10004) for the user's own
+    // token, while for a bot it means the bot cannot see that guild: an operator's problem, not the user's.
+    const notMember = "userToken" in auth ? [UNKNOWN_GUILD, UNKNOWN_MEMBER] : [UNKNOWN_MEMBER];
+    const json = await this.#call(path, { headers: { Authorization: authorization } }, { notMember });
+    if (json === NOT_A_MEMBER) return null;
     const roles = (json as { roles?: unknown }).roles;
     if (!Array.isArray(roles) || !roles.every((r) => typeof r === "string")) throw new DiscordError("bad_response", `${path}: member without roles`);
     return { roles };
@@ -128,7 +138,7 @@ export class DiscordClient {
         signal: this.#signal(),
       });
     } catch (err) {
-      const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+      const timedOut = isTimeout(err);
       throw new DiscordError(timedOut ? "timeout" : "unavailable", `${path}: ${timedOut ? "timed out" : "network error"}`);
     }
   }
@@ -144,7 +154,11 @@ export class DiscordClient {
     return Number(response.headers.get("Retry-After") ?? Number.NaN);
   }
 
-  async #call(path: string, init: RequestInit, { expectJson = true, notFoundIsNull = false } = {}): Promise<unknown> {
+  /**
+   * One call, retried once on a short 429. Returns the JSON object or array, undefined when no JSON is
+   * expected, or NOT_A_MEMBER for a 404 carrying one of the `notMember` codes.
+   */
+  async #call(path: string, init: RequestInit, { expectJson = true, notMember = [] as readonly number[] } = {}): Promise<unknown> {
     // Bodies are consumed once: re-create them for the single retry.
     const form = init.body instanceof URLSearchParams;
     const body = init.body instanceof URLSearchParams ? init.body.toString() : init.body;
@@ -163,9 +177,10 @@ export class DiscordClient {
         throw new DiscordError("rate_limited", `${path}: still rate limited after one retry`, 429);
       }
     }
-    if (response.status === 404 && notFoundIsNull) {
-      await response.body?.cancel();
-      return null;
+    if (response.status === 404 && notMember.length > 0) {
+      const code = await DiscordClient.errorCode(response);
+      if (code !== undefined && notMember.includes(code)) return NOT_A_MEMBER;
+      throw new DiscordError("rejected", `${path}: Discord answered 404 with code ${code ?? "none"}`, 404);
     }
     if (response.status >= 500) {
       await response.body?.cancel();
@@ -179,10 +194,24 @@ export class DiscordClient {
       await response.body?.cancel();
       return undefined;
     }
+    let json: unknown;
     try {
-      return await response.json();
-    } catch {
+      json = await response.json();
+    } catch (err) {
+      if (isTimeout(err)) throw new DiscordError("timeout", `${path}: timed out reading the response`);
       throw new DiscordError("bad_response", `${path}: response is not JSON`, response.status);
+    }
+    if (typeof json !== "object" || json === null) throw new DiscordError("bad_response", `${path}: response is not a JSON object or array`, response.status);
+    return json;
+  }
+
+  /** The `code` of a Discord JSON error body, if there is one. */
+  static async errorCode(response: Response): Promise<number | undefined> {
+    try {
+      const body = (await response.json()) as { code?: unknown } | null;
+      return typeof body?.code === "number" ? body.code : undefined;
+    } catch {
+      return undefined;
     }
   }
 }

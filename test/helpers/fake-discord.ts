@@ -35,9 +35,10 @@ export const FAKE_USERS: Readonly<Record<string, FakeUser>> = {
 
 export type Fault =
   | "token-500" | "token-429" | "token-429-short" | "token-400" | "token-garbage" | "token-no-access-token"
-  | "user-500" | "user-500-guilds-late" | "user-429" | "user-429-short" | "user-garbage" | "user-no-id" | "user-slow"
+  | "user-500" | "user-500-guilds-late" | "user-429" | "user-429-short" | "user-garbage" | "user-null" | "user-no-id" | "user-slow"
   | "guilds-500" | "guilds-429" | "guilds-429-short" | "guilds-garbage" | "guilds-slow"
-  | "member-500" | "member-429" | "member-429-short" | "member-garbage" | "member-slow" | "member-403" | "member-gone";
+  | "member-500" | "member-429" | "member-429-short" | "member-garbage" | "member-slow" | "member-403" | "member-gone"
+  | "member-null" | "member-404-route" | "member-unknown-guild";
 
 /** How long "-slow" faults stall: longer than the tests' DISCORD_TIMEOUT_MS. */
 export const SLOW_MS = 1500;
@@ -165,6 +166,7 @@ export class FakeDiscord {
       }
       if (fault === "user-garbage") return new Response("not json", { status: 200 });
       if (fault === "user-no-id") return json({ username: "x" });
+      if (fault === "user-null") return json(null);
       if (fault === "user-slow") await sleep(SLOW_MS);
       const { guilds: _, ...user } = FAKE_USERS[entry.grant.user]!;
       return json({ ...user, discriminator: "0" });
@@ -210,9 +212,15 @@ export class FakeDiscord {
       }
       if (fault === "member-garbage") return new Response("{", { status: 200 });
       if (fault === "member-403") return json({ message: "Missing Access", code: 50001 }, 403);
+      if (fault === "member-null") return json(null);
+      if (fault === "member-404-route") return new Response("<html>404 Not Found</html>", { status: 404, headers: { "Content-Type": "text/html" } });
+      if (fault === "member-unknown-guild") return json({ message: "Unknown Guild", code: 10004 }, 404);
       if (fault === "member-slow") await sleep(SLOW_MS);
       const roles = FAKE_USERS[entry.grant.user]!.guilds[guildId];
-      if (roles === undefined || fault === "member-gone") return json({ message: "Unknown Guild", code: 10004 }, 404);
+      // Not a member: Discord answers Unknown Guild to the user's token, Unknown Member to a bot.
+      if (roles === undefined || fault === "member-gone") {
+        return userMember ? json({ message: "Unknown Guild", code: 10004 }, 404) : json({ message: "Unknown Member", code: 10007 }, 404);
+      }
       return json({ roles, nick: null, joined_at: "2024-01-01T00:00:00.000000+00:00", deaf: false, mute: false, flags: 0 });
     }
 

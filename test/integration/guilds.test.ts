@@ -142,6 +142,8 @@ describe("Discord faults with a bot token", () => {
     ["member-garbage", "server_error", [T, U, GL, BOT, BOT, RV]],
     // 403 Missing Access: the bot is not in that guild, an operator's problem, not the user's.
     ["member-403", "server_error", [T, U, GL, BOT, BOT, RV]],
+    // Unknown Guild to the bot: the bot cannot see that guild. Fail loudly rather than drop the guild.
+    ["member-unknown-guild", "server_error", [T, U, GL, BOT, BOT, RV]],
   ];
   faultTests(cases, { DISCORD_BOT_TOKEN: FAKE_BOT_TOKEN });
 
@@ -265,8 +267,22 @@ describe("Discord faults on guild and member calls", () => {
     ["member-garbage", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
     ["member-slow", "temporarily_unavailable", [T, U, GL, MEMBER, MEMBER, RV]],
     ["member-403", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
+    ["member-null", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
+    // A 404 without Discord's Unknown Guild / Unknown Member code is not "not a member".
+    ["member-404-route", "server_error", [T, U, GL, MEMBER, MEMBER, RV]],
   ];
   faultTests(cases);
+
+  it("a JSON null from /users/@me is a server_error redirect, not a 500", async () => {
+    const { res } = await loginVia(ACCESS, "alice!user-null");
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get("Location")!).searchParams.get("error")).toBe("server_error");
+  });
+
+  it("Unknown Guild (10004) to the user's own token means not a member", async () => {
+    const { claims } = await idToken(ACCESS, "alice!member-unknown-guild");
+    expect(claims.guilds).toEqual([OTHER]);
+  });
 
   it("once the login has failed, the reads still to come are cancelled: no member call after the user read fails", async () => {
     const { res, code } = await loginVia(ACCESS, "alice!user-500-guilds-late");
