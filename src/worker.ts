@@ -12,7 +12,7 @@ import { budgetWarnings } from "./tokens/budget";
 
 function wantsHtml(request: Request): boolean {
   const path = new URL(request.url).pathname;
-  return path === "/" || path === "/authorize" || path === "/callback";
+  return path === "/" || path === "/callback" || path === "/authorize" || path.startsWith("/authorize/");
 }
 
 function misconfigured(request: Request, err: ConfigError): Response {

@@ -10,10 +10,10 @@ import { discordRedirectUri, type RequestContext } from "../context";
 import { DiscordError } from "../discord/client";
 import { readIdentity, type Identity } from "../discord/identity";
 import { OAuthError } from "../errors";
-import { checkGate } from "../guilds/gate";
+import { checkGate, type Refusal } from "../guilds/gate";
 import { guildClaims } from "../guilds/membership";
 import { guildPlan } from "../guilds/plan";
-import { errorPage, escapeHtml, htmlPage } from "../http";
+import { errorPage, escapeHtml, htmlPage, redirect } from "../http";
 import { logLogin, logUnexpected } from "../log";
 import { claimsFor } from "../tokens/claims";
 import { grantedScopes } from "../tokens/scopes";
@@ -42,28 +42,39 @@ function fromDiscord(err: DiscordError): OAuthError {
 }
 
 /** The page for a user the client's guild or role rule refuses, with a way to retry and a way back. */
-function refusalPage(ctx: RequestContext, client: ClientConfig, pending: PendingAuthorization, guilds: readonly string[], reason: string): Response {
-  const names = guilds.map((g) => ctx.settings.guilds.names[g] ?? `the Discord server ${g}`);
-  const what = reason === "not_in_required_guild" ? `be a member of ${names.join(" or ")}` : `have the required role in ${names.join(" or ")}`;
+function refusalPage(ctx: RequestContext, client: ClientConfig, pending: PendingAuthorization, gate: Refusal): Response {
+  const names = gate.guilds.map((g) => ctx.settings.guilds.names[g] ?? `the Discord server ${g}`).join(" or ");
   const retry = new URL(`${ctx.issuer}/authorize`);
   const again: Record<string, string | undefined> = {
     response_type: "code", client_id: pending.c, redirect_uri: pending.r, scope: pending.sc, state: pending.s, nonce: pending.n,
     ...(pending.cc !== undefined && { code_challenge: pending.cc, code_challenge_method: "S256" }),
   };
   for (const [k, v] of Object.entries(again)) if (v !== undefined) retry.searchParams.set(k, v);
+  const back = deniedRedirect(pending, ctx.issuer);
+  const app = `<strong>${escapeHtml(client.name)}</strong>`;
+  const tryAgain = `<a href="${escapeHtml(retry.toString())}">try again</a>`;
+  const body =
+    gate.reason === "not_in_required_guild"
+      ? `<p>To use ${app} you must be a member of ${escapeHtml(names)} on Discord, with the Discord account you just used.</p>
+<p>${client.joinUrl ? `<a href="${escapeHtml(client.joinUrl)}">Join the server</a>, then` : "Ask the community for an invite, join it, then"} ${tryAgain}.</p>`
+      : `<p>To use ${app} you need one of these in ${escapeHtml(names)} on Discord: <strong>${escapeHtml(gate.needs.join(", "))}</strong>. The Discord account you just used does not have it.</p>
+<p>Ask the server's moderators for the role, then ${tryAgain}.</p>`;
+  return htmlPage(
+    "You can't use this application yet",
+    `${body}
+<p class="muted">Or <a href="${escapeHtml(back)}">go back to ${escapeHtml(client.name)}</a>.</p>`,
+    403,
+  );
+}
+
+/** The client's redirect_uri with error=access_denied (RFC 6749 4.1.2.1), its state and iss. */
+function deniedRedirect(pending: PendingAuthorization, issuer: string): string {
   const back = new URL(pending.r);
   back.searchParams.set("error", "access_denied");
   back.searchParams.set("error_description", "The user does not meet this application's Discord requirements");
   if (pending.s !== undefined) back.searchParams.set("state", pending.s);
-  back.searchParams.set("iss", ctx.issuer);
-  const join = client.joinUrl ? ` <a href="${escapeHtml(client.joinUrl)}">Join the server</a>, then` : " Ask the community for an invite, join it, then";
-  return htmlPage(
-    "You can't use this application yet",
-    `<p>To use <strong>${escapeHtml(client.name)}</strong> you must ${escapeHtml(what)} on Discord, with the Discord account you just used.</p>
-<p>${join} <a href="${escapeHtml(retry.toString())}">try again</a>.</p>
-<p class="muted">Or <a href="${escapeHtml(back.toString())}">go back to ${escapeHtml(client.name)}</a>.</p>`,
-    403,
-  );
+  back.searchParams.set("iss", issuer);
+  return back.toString();
 }
 
 export async function callback(request: Request, ctx: RequestContext): Promise<Response> {
@@ -135,7 +146,9 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     const gate = checkGate(client, membership, ctx.settings.guilds);
     if (!gate.allowed) {
       logLogin({ step: "callback", result: "denied", client: client.clientId, discordUserId: user.id, reason: gate.reason });
-      return refusalPage(ctx, client, pending, gate.guilds, gate.reason);
+      // prompt=none promises no page (OIDC Core 3.1.2.1): tell the client directly.
+      if (pending.p === "none") return redirect(deniedRedirect(pending, ctx.issuer));
+      return refusalPage(ctx, client, pending, gate);
     }
   }
   const claims = {

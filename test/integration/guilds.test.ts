@@ -197,7 +197,23 @@ describe("login gating", () => {
     expect(claims.sub).toBe(FAKE_USERS.alice!.id);
     const { res } = await loginVia(MODTOOLS, "erin", "openid");
     expect(res.status).toBe(403);
-    expect(await res.text()).toMatch(/have the required role in The Main Community/);
+    const html = await res.text();
+    expect(html).toContain("you need one of these in The Main Community on Discord: <strong>moderators</strong>");
+    expect(html).toContain("Ask the server's moderators for the role");
+    // erin is already a member: no advice to join.
+    expect(html).not.toContain("Join the server");
+    expect(html).not.toMatch(/[?&]code=/);
+  });
+
+  it("with prompt=none a refused user is not shown a page: the client gets access_denied", async () => {
+    const started = await startLogin({ response_type: "code", client_id: WIKI.clientId, redirect_uri: WIKI.redirectUri, scope: "openid", state: "st-2", prompt: "none" });
+    expect(started.discord.searchParams.get("prompt")).toBe("none");
+    const res = await callback(started, { code: discordCode("bob") });
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("Location")!);
+    expect(location.origin + location.pathname).toBe(WIKI.redirectUri);
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({ error: "access_denied", state: "st-2", iss: ISSUER });
+    expect(location.searchParams.get("code")).toBeNull();
   });
 });
 
