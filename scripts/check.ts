@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { validateConfig } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
-import { budgetWarnings } from "../src/tokens/budget.ts";
+import { configWarnings } from "../src/warnings.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, readJsonFile } from "./lib/config-file.ts";
 
 export interface Io {
@@ -32,7 +32,7 @@ export function runCheck(args: readonly string[], io: Io = consoleIo, cwd = ".")
     const config = validateConfig(raw);
     const names = config.clients.map((c) => c.clientId).join(", ");
     io.out(`✔ ${path} is valid: ${config.clients.length} client(s) (${names}), Discord application ${config.discord.clientId}, issuer ${config.issuer ?? "(the request's origin)"}`);
-    for (const warning of budgetWarnings(config)) io.out(`  ⚠ ${warning}`);
+    for (const warning of configWarnings(config)) io.out(`  ⚠ ${warning}`);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.err(`✘ ${path} has ${err.problems.length} problem(s):`);

@@ -1,6 +1,7 @@
 // Configuration: config.json (bundled at build time) plus Worker vars and secrets, validated once per
 // isolate. Every problem names the exact field so `npm run check` and the error page can point at it.
 import { ConfigError } from "./errors";
+import { memberCallGuilds } from "./guilds/plan";
 import { isSigningAlg, type SigningAlg } from "./keys/keyset";
 
 export interface ClientConfig {
@@ -85,6 +86,8 @@ export const DEFAULT_DISCORD_TIMEOUT_MS = 5000;
 export const SECRET_HASH_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 const SNOWFLAKE = /^\d{17,20}$/;
+/** Guilds whose roles a login may read: each is one Discord call (and maybe one retry) per login. */
+export const MAX_MEMBER_CALL_GUILDS = 20;
 
 type Problems = string[];
 
@@ -187,6 +190,7 @@ function checkStrings(raw: unknown, path: string, problems: Problems, pattern: R
   const out: string[] = [];
   raw.forEach((v, i) => {
     if (typeof v !== "string" || !pattern.test(v)) problems.push(`${path}[${i}] must be ${what}`);
+    else if (out.includes(v)) problems.push(`${path}[${i}] "${v}" is listed twice`);
     else out.push(v);
   });
   return out;
@@ -311,6 +315,14 @@ export function validateConfig(raw: unknown): BridgeConfig {
       if (!entry.includes(":") && !(entry in guilds.groups)) problems.push(`clients[${i}].requireRoles[${j}] "${entry}" is not a group defined in groups`);
     });
   });
+
+  const memberCalls = memberCallGuilds(guilds, clients).length;
+  if (memberCalls > MAX_MEMBER_CALL_GUILDS) {
+    problems.push(
+      `roleGuilds, groups with anyRole and requireRoles name ${memberCalls} guilds; at most ${MAX_MEMBER_CALL_GUILDS} can have their roles read ` +
+        "(one Discord call per guild per login, within the Workers limit of 50 calls per request)",
+    );
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { issuer, discord: { clientId: discordClientId }, clients, keys, guilds };

@@ -8,7 +8,7 @@ import { errorPage, jsonResponse } from "./http";
 import { rotateKeys } from "./keys/scheduled";
 import { logUnexpected } from "./log";
 import { router } from "./router";
-import { budgetWarnings } from "./tokens/budget";
+import { configWarnings } from "./warnings";
 
 function wantsHtml(request: Request): boolean {
   const path = new URL(request.url).pathname;
@@ -29,7 +29,7 @@ export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
     if (!settings) {
       try {
         settings = loadSettings(rawConfig, env);
-        const warnings = budgetWarnings(settings);
+        const warnings = configWarnings(settings);
         if (warnings.length > 0) console.warn(JSON.stringify({ event: "config_warning", warnings }));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;

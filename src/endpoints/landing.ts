@@ -1,17 +1,13 @@
 // GET /: a page for the operator with exactly what to paste into Cloudflare Access and Discord.
 import type { ClientConfig, GuildConfig } from "../config";
 import { discordRedirectUri, type RequestContext } from "../context";
+import { usesGuilds } from "../guilds/plan";
 import { escapeHtml, htmlPage } from "../http";
 
-/** Does the configuration say anything about guilds, so that the guilds scope is worth asking for? */
-function usesGuildClaims(guilds: GuildConfig): boolean {
-  return guilds.include !== undefined || guilds.roleGuilds.length > 0 || Object.keys(guilds.groups).length > 0;
-}
-
 /** The OIDC claims to list in Access, so its policies can select them. */
-function claimNames(guilds: GuildConfig): string {
+function claimNames(guilds: GuildConfig, withGuilds: boolean): string {
   const base = ["id", "preferred_username", "name", "email"];
-  if (!usesGuildClaims(guilds)) return base.join(", ");
+  if (!withGuilds) return base.join(", ");
   return [...base, "guilds", "groups", ...guilds.roleGuilds.map((g) => `roles:${g}`)].join(", ");
 }
 
@@ -30,7 +26,8 @@ function row(label: string, value: string): string {
 
 export function landing(_request: Request, ctx: RequestContext): Response {
   const { issuer, settings } = ctx;
-  const scopes = usesGuildClaims(settings.guilds) ? "openid email profile guilds" : "openid email profile";
+  const withGuilds = usesGuilds(settings.guilds, settings.clients);
+  const scopes = withGuilds ? "openid email profile guilds" : "openid email profile";
   const clients = settings.clients
     .map(
       (c) => `<h3>${escapeHtml(c.name)}</h3>
@@ -42,7 +39,7 @@ ${row("Token URL", `${issuer}/token`)}
 ${row("Certificate URL", `${issuer}/jwks.json`)}
 ${row("Proof Key for Code Exchange (PKCE)", c.requirePkce ? "on (required for this client)" : "on (recommended)")}
 ${row("Scopes", scopes)}
-${row("OIDC claims", claimNames(settings.guilds))}
+${row("OIDC claims", claimNames(settings.guilds, withGuilds))}
 ${row("Who may log in", gateText(c, settings.guilds))}
 ${row("Registered redirect URIs", c.redirectUris.join("  "))}
 ${row("ID token signature", c.idTokenSigningAlg)}

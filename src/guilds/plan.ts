@@ -12,24 +12,47 @@ export interface GuildPlan {
   readonly claims: boolean;
 }
 
+/** Does the configuration say anything about guilds (so the guilds scope is meant to be used)? */
+export function usesGuilds(config: GuildConfig, clients: readonly ClientConfig[]): boolean {
+  return (
+    config.include !== undefined || config.roleGuilds.length > 0 || Object.keys(config.groups).length > 0 ||
+    clients.some((c) => c.requireGuilds.length > 0 || c.requireRoles.length > 0)
+  );
+}
+
+/** Guilds whose roles the claims need: roleGuilds and the guilds of aliases with anyRole. */
+function claimRoleGuilds(config: GuildConfig): Set<string> {
+  const out = new Set(config.roleGuilds);
+  for (const alias of Object.values(config.groups)) if (alias.anyRole) out.add(alias.guild);
+  return out;
+}
+
+/** Guilds whose roles a client's requireRoles rule needs. */
+function gateRoleGuilds(config: GuildConfig, client: ClientConfig): Set<string> {
+  const out = new Set<string>();
+  for (const entry of client.requireRoles) {
+    const alias = config.groups[entry];
+    if (!alias) out.add(entry.split(":")[0] ?? "");
+    else if (alias.anyRole) out.add(alias.guild);
+  }
+  return out;
+}
+
+/** Every guild a login may make a member call to, whatever the client and scopes. */
+export function memberCallGuilds(config: GuildConfig, clients: readonly ClientConfig[]): string[] {
+  const out = claimRoleGuilds(config);
+  for (const client of clients) for (const g of gateRoleGuilds(config, client)) out.add(g);
+  return [...out];
+}
+
 export function guildPlan(config: GuildConfig, client: ClientConfig, scopes: readonly SupportedScope[]): GuildPlan {
   const claims = scopes.includes("guilds");
   const gate = client.requireGuilds.length > 0 || client.requireRoles.length > 0;
   const guilds = claims || gate;
-  const roleGuilds = new Set<string>();
-  if (claims) {
-    for (const g of config.roleGuilds) roleGuilds.add(g);
-    for (const alias of Object.values(config.groups)) if (alias.anyRole) roleGuilds.add(alias.guild);
-  }
-  for (const entry of client.requireRoles) {
-    const alias = config.groups[entry];
-    if (alias) {
-      if (alias.anyRole) roleGuilds.add(alias.guild);
-    } else {
-      roleGuilds.add(entry.split(":")[0] ?? "");
-    }
-  }
-  return { guilds, roleGuilds: guilds ? [...roleGuilds] : [], claims };
+  if (!guilds) return { guilds, roleGuilds: [], claims };
+  const roleGuilds = gateRoleGuilds(config, client);
+  if (claims) for (const g of claimRoleGuilds(config)) roleGuilds.add(g);
+  return { guilds, roleGuilds: [...roleGuilds], claims };
 }
 
 /** The Discord scopes a login needs. Roles come from the user's token unless a bot token reads them. */

@@ -39,6 +39,28 @@ describe("npm run check", () => {
     expect(quiet.outText()).not.toContain("⚠");
   });
 
+  it("no guild warnings for a configuration that does not use guilds; a warning when a login may read roles in many guilds", () => {
+    const plain = JSON.parse(fixture);
+    delete plain.guilds;
+    delete plain.roleGuilds;
+    delete plain.groups;
+    plain.clients = plain.clients.filter((c: { requireGuilds?: string[] }) => !c.requireGuilds);
+    const plainPath = join(dir(), "config.json");
+    writeFileSync(plainPath, JSON.stringify(plain));
+    const quiet = capture();
+    expect(runCheck([plainPath], quiet)).toBe(0);
+    expect(quiet.outText()).not.toContain("⚠");
+
+    const many = JSON.parse(fixture);
+    many.guilds.include = ["300000000000000001"];
+    many.roleGuilds = Array.from({ length: 6 }, (_, i) => `30000000000000001${i}`);
+    const manyPath = join(dir(), "config.json");
+    writeFileSync(manyPath, JSON.stringify(many));
+    const io = capture();
+    expect(runCheck([manyPath], io)).toBe(0);
+    expect(io.outText()).toMatch(/⚠ a login may read roles in up to 8 guilds, one Discord call each/);
+  });
+
   it("names every bad field", () => {
     const path = join(dir(), "config.json");
     const bad = JSON.parse(fixture);

@@ -45,6 +45,23 @@ describe("validateConfig", () => {
     ["requirePkce not boolean", (c) => (c.clients[0].requirePkce = "yes"), /^clients\[0\]\.requirePkce must be true or false/],
     ["a typo", (c) => (c.clients[0].redirectUri = "x"), /^clients\[0\]\.redirectUri is not a known field/],
     ["unknown top-level field", (c) => (c.issuers = "x"), /^issuers is not a known field/],
+    ["roleGuilds entry not an id", (c) => (c.roleGuilds = ["300000000000000001", "main"]), /^roleGuilds\[1\] must be a Discord id/],
+    ["roleGuilds listed twice", (c) => c.roleGuilds.push("300000000000000001"), /^roleGuilds\[2\] "300000000000000001" is listed twice/],
+    ["guilds.include not an array", (c) => (c.guilds.include = "300000000000000001"), /^guilds\.include must be an array/],
+    ["guilds typo", (c) => (c.guilds.includes = []), /^guilds\.includes is not a known field/],
+    ["guilds.names with a bad id", (c) => (c.guilds.names = { main: "Main" }), /^guilds\.names\["main"\] must map a Discord id/],
+    ["group name all digits", (c) => (c.groups["123"] = { guild: "300000000000000001" }), /^groups\.123: a group name/],
+    ["group without a guild", (c) => (c.groups.mods = { anyRole: ["400000000000000001"] }), /^groups\.mods\.guild must be a Discord guild id/],
+    ["group with an empty anyRole", (c) => (c.groups.mods = { guild: "300000000000000001", anyRole: [] }), /^groups\.mods\.anyRole must not be empty/],
+    ["group typo", (c) => (c.groups.mods = { guild: "300000000000000001", anyRoles: ["400000000000000001"] }), /^groups\.mods\.anyRoles is not a known field/],
+    ["requireRoles names no group", (c) => (c.clients[4].requireRoles = ["admins"]), /^clients\[4\]\.requireRoles\[0\] "admins" is not a group defined in groups/],
+    ["requireGuilds entry not an id", (c) => (c.clients[3].requireGuilds = ["main"]), /^clients\[3\]\.requireGuilds\[0\] must be a Discord id/],
+    ["joinUrl over http", (c) => (c.clients[3].joinUrl = "http://discord.gg/x"), /^clients\[3\]\.joinUrl must use https/],
+    [
+      "too many guilds to read roles in",
+      (c) => (c.roleGuilds = Array.from({ length: 21 }, (_, i) => `3000000000000001${String(i).padStart(2, "0")}`)),
+      /^roleGuilds, groups with anyRole and requireRoles name 23 guilds; at most 20/,
+    ],
   ];
   for (const [name, mutate, message] of cases) {
     it(`names the field: ${name}`, () => {
