@@ -34,7 +34,10 @@ interface ValidRequest {
   readonly state: string | undefined;
   readonly nonce: string | undefined;
   readonly challenge: string | undefined;
-  readonly discordPrompt: "consent" | "none" | undefined;
+  /** What Discord is told: "none" skips its screen for a user who already allowed these scopes. */
+  readonly discordPrompt: "consent" | "none";
+  /** The client sent prompt=none: no page of ours may be shown either. */
+  readonly promptNone: boolean;
 }
 
 const PROMPTS = new Set(["none", "login", "consent", "select_account"]);
@@ -61,11 +64,13 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
   if (maxAge !== undefined && !/^\d{1,10}$/.test(maxAge)) throw new OAuthError("invalid_request", "max_age must be a non-negative integer");
   // We keep no session: every login is a fresh trip to Discord, so max_age is always met; prompt=login
   // and max_age=0 ask Discord to show its screen again.
-  let discordPrompt: ValidRequest["discordPrompt"];
-  if (prompts.includes("none")) discordPrompt = "none";
-  else if (prompts.includes("login") || prompts.includes("consent") || maxAge === "0") discordPrompt = "consent";
+  // Otherwise Discord is asked not to show its screen again to a user who already allowed these
+  // scopes (first-time users and new scopes still see it), as Discord logins usually do.
+  const promptNone = prompts.includes("none");
+  const reconsent = !promptNone && (prompts.includes("login") || prompts.includes("consent") || maxAge === "0");
+  const discordPrompt = reconsent ? "consent" : "none";
 
-  return { scope: scopes.join(" "), state, nonce, challenge, discordPrompt };
+  return { scope: scopes.join(" "), state, nonce, challenge, discordPrompt, promptNone };
 }
 
 /**
@@ -125,7 +130,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     ...(valid.state !== undefined && { s: valid.state }),
     ...(valid.nonce !== undefined && { n: valid.nonce }),
     ...(valid.challenge !== undefined && { cc: valid.challenge }),
-    ...(valid.discordPrompt === "none" && { p: "none" as const }),
+    ...(valid.promptNone && { p: "none" as const }),
   };
   const sealed = await seal({ ...pending }, "upstream-state", ctx.settings.discordClientSecret, UPSTREAM_STATE_TTL_SECONDS);
 
@@ -137,7 +142,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
   const plan = guildPlan(ctx.settings.guilds, target.client, scopes);
   discord.searchParams.set("scope", discordScopesFor(scopes, plan, ctx.settings.discordBotToken).join(" "));
   discord.searchParams.set("state", sealed);
-  if (valid.discordPrompt) discord.searchParams.set("prompt", valid.discordPrompt);
+  discord.searchParams.set("prompt", valid.discordPrompt);
 
   const headers = new Headers();
   headers.append("Set-Cookie", bindingCookie(binding.value, ctx.issuer, UPSTREAM_STATE_TTL_SECONDS));
