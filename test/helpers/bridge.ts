@@ -80,11 +80,17 @@ export function discordCode(scenario: string): string {
   return `${scenario}~${crypto.randomUUID()}`;
 }
 
-/** Discord redirects the browser back to /callback. */
+/**
+ * Discord redirects the browser back to /callback. A code from discordCode() gets the scopes the
+ * bridge asked Discord for, so the fake grants exactly those (and refuses calls that need others).
+ */
 export function callback(started: Started, query: Record<string, string>, cookie: string | null = started.cookie): Promise<Response> {
   const url = new URL("/callback", ISSUER);
   url.searchParams.set("state", started.state);
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const asked = started.discord.searchParams.get("scope");
+  for (const [k, v] of Object.entries(query)) {
+    url.searchParams.set(k, k === "code" && asked !== null && v.split("~").length === 2 ? `${v}~${asked.split(" ").join(",")}` : v);
+  }
   return call(url.toString(), cookie ? { headers: { Cookie: cookie } } : {});
 }
 

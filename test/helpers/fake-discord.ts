@@ -63,13 +63,26 @@ const rateLimited = (retryAfter = 30) =>
   json({ message: "You are being rate limited.", retry_after: retryAfter, global: false }, 429, { "Retry-After": String(Math.ceil(retryAfter)), "X-RateLimit-Scope": "user" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Parse a code like "alice~abc" or "fault:user-500~abc" into its scenario. */
-function scenario(code: string): { user: string; fault: Fault | undefined } | undefined {
-  const base = code.split("~")[0] ?? "";
-  if (base.startsWith("fault:")) return { user: "alice", fault: base.slice("fault:".length) as Fault };
+/** What a code grants when it does not say: every scope the bridge may ask for. */
+const ALL_SCOPES = "identify email guilds guilds.members.read";
+
+/**
+ * Parse a code like "alice~abc", "fault:user-500~abc" or "alice~abc~identify,guilds" (the scopes the
+ * user allowed at Discord's screen; the test helpers add those the bridge asked for) into its scenario.
+ */
+function scenario(code: string): { user: string; fault: Fault | undefined; scope: string } | undefined {
+  const [base = "", , scopes] = code.split("~");
+  const scope = scopes === undefined ? ALL_SCOPES : scopes.split(",").join(" ");
+  if (base.startsWith("fault:")) return { user: "alice", fault: base.slice("fault:".length) as Fault, scope };
   const [user = "", fault] = base.split("!");
-  return user in FAKE_USERS ? { user, fault: fault as Fault | undefined } : undefined;
+  return user in FAKE_USERS ? { user, fault: fault as Fault | undefined, scope } : undefined;
 }
+
+/** Calls are logged under the code without its scopes, the part a test chooses. */
+const logKey = (code: string) => code.split("~").slice(0, 2).join("~");
+
+const hasScope = (grant: Grant, scope: string) => grant.scope.split(" ").includes(scope);
+const missingScope = (scope: string) => json({ message: `Missing Access: the token lacks the ${scope} scope`, code: 50001 }, 403);
 
 export class FakeDiscord {
   readonly #calls = new Map<string, LoggedCall[]>();
@@ -88,13 +101,13 @@ export class FakeDiscord {
 
   /** Calls made for one Discord code (including calls with the tokens it produced). */
   calls(code: string): LoggedCall[] {
-    return this.#calls.get(code) ?? [];
+    return this.#calls.get(logKey(code)) ?? [];
   }
 
   #log(code: string, request: Request, path: string): void {
-    const list = this.#calls.get(code) ?? [];
+    const list = this.#calls.get(logKey(code)) ?? [];
     list.push({ method: request.method, path });
-    this.#calls.set(code, list);
+    this.#calls.set(logKey(code), list);
   }
 
   /**
@@ -136,10 +149,10 @@ export class FakeDiscord {
       }
       this.#codesUsed.add(code);
       const accessToken = `fake-access-${crypto.randomUUID()}`;
-      const grant = { user: sc.user, fault: sc.fault, scope: "identify email" };
+      const grant = { user: sc.user, fault: sc.fault, scope: sc.scope };
       this.#tokens.set(accessToken, { code, grant, revoked: false });
       this.#lastCodeOfUser.set(FAKE_USERS[sc.user]!.id, { code, grant });
-      return json({ access_token: accessToken, token_type: "Bearer", expires_in: 604800, refresh_token: `fake-refresh-${crypto.randomUUID()}`, scope: "identify email" });
+      return json({ access_token: accessToken, token_type: "Bearer", expires_in: 604800, refresh_token: `fake-refresh-${crypto.randomUUID()}`, scope: grant.scope });
     }
 
     if (request.method === "POST" && path === "/oauth2/token/revoke") {
@@ -168,13 +181,15 @@ export class FakeDiscord {
       if (fault === "user-no-id") return json({ username: "x" });
       if (fault === "user-null") return json(null);
       if (fault === "user-slow") await sleep(SLOW_MS);
-      const { guilds: _, ...user } = FAKE_USERS[entry.grant.user]!;
-      return json({ ...user, discriminator: "0" });
+      const { guilds: _, email, verified, ...user } = FAKE_USERS[entry.grant.user]!;
+      // Like Discord, the address only with the email scope.
+      return json({ ...user, discriminator: "0", ...(hasScope(entry.grant, "email") && { email, verified }) });
     }
 
     if (request.method === "GET" && path === "/users/@me/guilds") {
       const entry = this.#bearer(request, path);
       if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      if (!hasScope(entry.grant, "guilds")) return missingScope("guilds");
       const fault = entry.grant.fault;
       if (fault === "guilds-500") return json({ message: "Internal Server Error" }, 500);
       if (fault === "guilds-429") return rateLimited();
@@ -196,6 +211,7 @@ export class FakeDiscord {
       if (userMember) {
         entry = this.#bearer(request, "/users/@me/guilds/{id}/member");
         if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
+        if (!hasScope(entry.grant, "guilds.members.read")) return missingScope("guilds.members.read");
       } else {
         if (request.headers.get("Authorization") !== `Bot ${FAKE_BOT_TOKEN}`) return json({ message: "401: Unauthorized", code: 0 }, 401);
         entry = this.#lastCodeOfUser.get(botMember![2]!);
@@ -232,13 +248,14 @@ export class FakeDiscord {
   consentPage(url: URL): Response {
     const redirectUri = url.searchParams.get("redirect_uri") ?? "";
     const state = url.searchParams.get("state") ?? "";
+    const scopes = (url.searchParams.get("scope") ?? "").split(" ").filter(Boolean);
     const link = (params: Record<string, string>) => {
       const target = new URL(redirectUri);
       for (const [k, v] of Object.entries({ ...params, state })) target.searchParams.set(k, v);
       return target.toString().replace(/&/g, "&amp;").replace(/"/g, "&quot;");
     };
     const buttons = Object.entries(FAKE_USERS)
-      .map(([name, u]) => `<li><a href="${link({ code: `${name}~${crypto.randomUUID()}` })}">Log in as ${name} (${u.id})</a></li>`)
+      .map(([name, u]) => `<li><a href="${link({ code: `${name}~${crypto.randomUUID()}~${scopes.join(",")}` })}">Log in as ${name} (${u.id})</a></li>`)
       .join("\n");
     const html = `<!doctype html><meta charset="utf-8"><title>Fake Discord</title>
 <h1>Fake Discord: authorize</h1><p>Scopes: ${(url.searchParams.get("scope") ?? "").replace(/</g, "&lt;")}</p>
