@@ -13,12 +13,12 @@ import { OAuthError } from "../errors";
 import { checkGate, type Refusal } from "../guilds/gate";
 import { guildClaims } from "../guilds/membership";
 import { guildPlan } from "../guilds/plan";
-import { errorPage, escapeHtml, htmlPage, redirect } from "../http";
+import { errorPage, escapeHtml, htmlPage } from "../http";
 import { logLogin, logUnexpected } from "../log";
 import { claimsFor } from "../tokens/claims";
 import { grantedScopes } from "../tokens/scopes";
 import type { PendingAuthorization } from "./authorize";
-import { codeRedirect, errorRedirect } from "./redirect";
+import { codeRedirect, errorLocation, errorRedirect } from "./redirect";
 
 function isPending(p: Record<string, unknown>): p is Record<string, unknown> & PendingAuthorization {
   const optionalString = (v: unknown) => v === undefined || typeof v === "string";
@@ -50,7 +50,7 @@ function refusalPage(ctx: RequestContext, client: ClientConfig, pending: Pending
     ...(pending.cc !== undefined && { code_challenge: pending.cc, code_challenge_method: "S256" }),
   };
   for (const [k, v] of Object.entries(again)) if (v !== undefined) retry.searchParams.set(k, v);
-  const back = deniedRedirect(pending, ctx.issuer);
+  const back = errorLocation(pending.r, NOT_ALLOWED, pending.s, ctx.issuer);
   const app = `<strong>${escapeHtml(client.name)}</strong>`;
   const tryAgain = `<a href="${escapeHtml(retry.toString())}">try again</a>`;
   const body =
@@ -67,15 +67,8 @@ function refusalPage(ctx: RequestContext, client: ClientConfig, pending: Pending
   );
 }
 
-/** The client's redirect_uri with error=access_denied (RFC 6749 4.1.2.1), its state and iss. */
-function deniedRedirect(pending: PendingAuthorization, issuer: string): string {
-  const back = new URL(pending.r);
-  back.searchParams.set("error", "access_denied");
-  back.searchParams.set("error_description", "The user does not meet this application's Discord requirements");
-  if (pending.s !== undefined) back.searchParams.set("state", pending.s);
-  back.searchParams.set("iss", issuer);
-  return back.toString();
-}
+/** What a client hears when its guild or role rule refuses the user. */
+const NOT_ALLOWED = new OAuthError("access_denied", "The user does not meet this application's Discord requirements");
 
 export async function callback(request: Request, ctx: RequestContext): Promise<Response> {
   let clientId: string | undefined;
@@ -147,7 +140,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     if (!gate.allowed) {
       logLogin({ step: "callback", result: "denied", client: client.clientId, discordUserId: user.id, reason: gate.reason });
       // prompt=none promises no page (OIDC Core 3.1.2.1): tell the client directly.
-      if (pending.p === "none") return redirect(deniedRedirect(pending, ctx.issuer));
+      if (pending.p === "none") return errorRedirect(pending.r, NOT_ALLOWED, pending.s, ctx.issuer);
       return refusalPage(ctx, client, pending, gate);
     }
   }

@@ -9,9 +9,14 @@ function withParams(redirectUri: string, params: Record<string, string | undefin
   return url.toString();
 }
 
+/** Where an RFC 6749 4.1.2.1 error response sends the browser (also used as a link on our pages). */
+export function errorLocation(redirectUri: string, err: OAuthError, state: string | undefined, issuer: string): string {
+  return withParams(redirectUri, { error: err.error, error_description: err.description, state, iss: issuer });
+}
+
 /** RFC 6749 4.1.2.1 error response. */
 export function errorRedirect(redirectUri: string, err: OAuthError, state: string | undefined, issuer: string): Response {
-  return redirect(withParams(redirectUri, { error: err.error, error_description: err.description, state, iss: issuer }));
+  return redirect(errorLocation(redirectUri, err, state, issuer));
 }
 
 /** RFC 6749 4.1.2 success response. */
