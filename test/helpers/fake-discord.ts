@@ -214,7 +214,11 @@ export class FakeDiscord {
         if (!hasScope(entry.grant, "guilds.members.read")) return missingScope("guilds.members.read");
       } else {
         if (request.headers.get("Authorization") !== `Bot ${FAKE_BOT_TOKEN}`) return json({ message: "401: Unauthorized", code: 0 }, 401);
-        entry = this.#lastCodeOfUser.get(botMember![2]!);
+        const userId = botMember![2]!;
+        // Outside a login (e.g. an app's live membership check), the user is looked up by id and the
+        // call is logged under "bot:<userId>".
+        const known = Object.entries(FAKE_USERS).find(([, u]) => u.id === userId);
+        entry = this.#lastCodeOfUser.get(userId) ?? (known && { code: `bot:${userId}`, grant: { user: known[0], fault: undefined, scope: ALL_SCOPES } });
         if (!entry) return json({ message: "Unknown Member", code: 10007 }, 404);
         this.#log(entry.code, request, "/guilds/{id}/members/{user}");
       }

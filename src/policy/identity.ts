@@ -1,0 +1,73 @@
+// One normalised Discord identity out of a verified token: an Access application token (the bridge's
+// claims copied by Access, at top level or nested in a custom-claims object) or a bridge ID token.
+import type { JWTPayload } from "jose";
+
+export interface DiscordIdentity {
+  /** Which kind of token it came from. */
+  readonly source: "access" | "bridge";
+  /** The Discord user id (the bridge's `id` claim; for bridge tokens also `sub`). */
+  readonly userId: string | undefined;
+  /** The Discord username (`preferred_username`). */
+  readonly username: string | undefined;
+  readonly email: string | undefined;
+  /** Guild ids (`guilds`); undefined when the claim is absent, [] when the user is in none. */
+  readonly guilds: readonly string[] | undefined;
+  /** Role ids per guild, from the `roles:<guildId>` claims present (a guild is missing when its claim is). */
+  readonly roles: Readonly<Record<string, readonly string[]>>;
+  /** The bridge's flat `groups` claim; undefined when absent. */
+  readonly groups: readonly string[] | undefined;
+  /** The verified payload, as it was. */
+  readonly claims: JWTPayload;
+}
+
+/** Where Access may put the identity provider's claims in its application token, besides top level. */
+const NESTED = ["custom", "oidc_fields"] as const;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The objects to look in, top level first. */
+function homes(payload: JWTPayload): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [payload];
+  for (const key of NESTED) {
+    const nested = payload[key];
+    if (isRecord(nested)) out.push(nested);
+  }
+  return out;
+}
+
+function find(payload: JWTPayload, name: string): unknown {
+  for (const home of homes(payload)) if (name in home) return home[name];
+  return undefined;
+}
+
+const asString = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** An array of strings (a lone string counts as one); anything else reads as absent. */
+function asStrings(v: unknown): string[] | undefined {
+  if (typeof v === "string") return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === "string")) return [...v];
+  return undefined;
+}
+
+export function toIdentity(payload: JWTPayload, source: DiscordIdentity["source"]): DiscordIdentity {
+  const roles: Record<string, readonly string[]> = {};
+  for (const home of homes(payload)) {
+    for (const [key, value] of Object.entries(home)) {
+      const match = /^roles:(\d{1,20})$/.exec(key);
+      const list = asStrings(value);
+      if (match?.[1] && list && !(match[1] in roles)) roles[match[1]] = list;
+    }
+  }
+  return {
+    source,
+    userId: asString(find(payload, "id")) ?? (source === "bridge" ? asString(payload.sub) : undefined),
+    username: asString(find(payload, "preferred_username")),
+    email: asString(find(payload, "email")),
+    guilds: asStrings(find(payload, "guilds")),
+    roles,
+    groups: asStrings(find(payload, "groups")),
+    claims: payload,
+  };
+}
