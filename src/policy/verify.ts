@@ -90,11 +90,11 @@ function authError(err: unknown): AuthError {
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
     return new AuthError("bad_signature", "the token's signature does not verify against the issuer's keys");
   }
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || (err instanceof Error && err.name === "TypeError")) {
-    return new AuthError("keys_unavailable", "the issuer's keys could not be loaded");
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JOSENotSupported) {
+    return new AuthError("token_malformed", "the token is not a valid signed JWT");
   }
-  if (err instanceof errors.JOSEError) return new AuthError("token_malformed", "the token is not a valid signed JWT");
-  return new AuthError("keys_unavailable", "the token could not be checked");
+  // What is left is loading the keys: a timeout, a non-200 or non-JSON answer, a network error.
+  return new AuthError("keys_unavailable", "the issuer's keys could not be loaded");
 }
 
 function checkShape(token: string): void {
