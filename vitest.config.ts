@@ -3,10 +3,18 @@
 //   entry test/fixtures/worker.ts (test/fixtures/config.json), and a fake Discord behind outboundService;
 // - "node": the operator commands in scripts/ (config check, client creation, local stack).
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "./test/helpers/fake-discord.ts";
 
 const discord = new FakeDiscord();
+// The example app's live membership checks (test/integration/example.test.ts) ask a Discord of their
+// own: the bot endpoint answers from a user's latest login, and logins with faults in other files
+// must not change what the example is told.
+const exampleDiscord = new FakeDiscord();
+// The Cloudflare Access team "testteam" (test-only key). Read, not imported: Vite's config loader wants
+// import attributes on JSON, which this tsconfig's module setting does not allow.
+const accessTeam = JSON.parse(readFileSync(new URL("./test/fixtures/access-team.json", import.meta.url), "utf8")) as { certsUrl: string; certs: unknown };
 
 export default defineConfig({
   test: {
@@ -30,6 +38,9 @@ export default defineConfig({
               outboundService: (request: Request) => {
                 const host = new URL(request.url).hostname;
                 if (host === "discord.test") return discord.fetch(request);
+                if (host === "example-discord.test") return exampleDiscord.fetch(request);
+                // The team's published keys, in Access's shape.
+                if (request.method === "GET" && request.url === accessTeam.certsUrl) return Response.json(accessTeam.certs);
                 return new Response(`test network: ${host} is not reachable`, { status: 599 });
               },
             },

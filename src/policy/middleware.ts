@@ -48,21 +48,26 @@ export function guard(options: GuardOptions): (request: Request) => Promise<Guar
       report({ status: 401, reason: err instanceof AuthError ? err.code : "keys_unavailable", userId: undefined });
       return { ok: false, response: unauthorized() };
     }
+    let rule: string | undefined;
     if (policy) {
       const decision = evaluate(policy, identity);
+      rule = decision.rule;
       if (!decision.allow) {
-        report({ status: 403, reason: decision.reason, userId: identity.userId, ...(decision.rule && { rule: decision.rule }) });
+        report({ status: 403, reason: decision.reason, userId: identity.userId, ...(rule && { rule }) });
         return { ok: false, response: forbidden() };
       }
     }
+    let reason: Outcome["reason"] = "allowed";
     if (options.live) {
       const live = await options.live(identity);
       if (!live.ok) {
         report({ status: 403, reason: live.reason, userId: identity.userId });
         return { ok: false, response: forbidden() };
       }
+      // Let through without Discord's word (failOpen): say so in the logs.
+      if (live.reason === "live_unavailable_open") reason = live.reason;
     }
-    report({ status: 200, reason: "allowed", userId: identity.userId });
+    report({ status: 200, reason, userId: identity.userId, ...(rule && { rule }) });
     return { ok: true, identity };
   };
 }

@@ -46,7 +46,8 @@ const ACCESS_COOKIE = "CF_Authorization";
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_TOKEN_LENGTH = 16_384;
 
-function teamOrigin(team: string): string {
+function teamOrigin(team: unknown): string {
+  if (typeof team !== "string") throw new PolicyConfigError("team", 'give your Zero Trust team name, e.g. "myteam"');
   const trimmed = team.trim();
   if (/^[a-z0-9-]{1,63}$/i.test(trimmed)) return `https://${trimmed.toLowerCase()}.cloudflareaccess.com`;
   let url: URL;
@@ -136,7 +137,8 @@ export function cookieValue(request: Request, name: string): string | undefined 
 /** Verifies Cloudflare Access application tokens for one team and application. */
 export function accessVerifier(options: AccessVerifierOptions): Verifier {
   const issuer = teamOrigin(options.team);
-  const audience = typeof options.audience === "string" ? [options.audience] : [...options.audience];
+  const raw: unknown = options.audience;
+  const audience: unknown[] = typeof raw === "string" ? [raw] : Array.isArray(raw) ? [...raw] : [];
   if (audience.length === 0 || audience.some((a) => typeof a !== "string" || a === "")) {
     throw new PolicyConfigError("audience", "give the Access application's AUD tag (Access, your application, Overview)");
   }
@@ -145,13 +147,13 @@ export function accessVerifier(options: AccessVerifierOptions): Verifier {
   return makeVerifier(
     "access",
     (request) => request.headers.get(ACCESS_HEADER) ?? cookieValue(request, ACCESS_COOKIE),
-    async (token) => (await jwtVerify(token, keys, { issuer, audience, algorithms: ["RS256"], clockTolerance, requiredClaims: ["exp"] })).payload,
+    async (token) => (await jwtVerify(token, keys, { issuer, audience: audience as string[], algorithms: ["RS256"], clockTolerance, requiredClaims: ["exp"] })).payload,
   );
 }
 
 /** Verifies the bridge's own ID tokens, for apps that log in with the bridge directly. */
 export function bridgeVerifier(options: BridgeVerifierOptions): Verifier {
-  if (!URL.canParse(options.issuer)) throw new PolicyConfigError("issuer", `"${options.issuer}" is not a URL`);
+  if (typeof options.issuer !== "string" || !URL.canParse(options.issuer)) throw new PolicyConfigError("issuer", `"${String(options.issuer)}" is not a URL`);
   if (typeof options.audience !== "string" || options.audience === "") throw new PolicyConfigError("audience", "give your client id at the bridge");
   const clockTolerance = checkTolerance(options.clockToleranceSeconds);
   const keys = options.keys ?? remoteKeys(options.jwksUrl ?? `${options.issuer.replace(/\/+$/, "")}/jwks.json`, options.fetch);
