@@ -10,6 +10,8 @@ export interface DiscordIdentity {
   /** The Discord username (`preferred_username`). */
   readonly username: string | undefined;
   readonly email: string | undefined;
+  /** `email_verified` when the token says (the bridge sends false for addresses Discord has not verified). */
+  readonly emailVerified: boolean | undefined;
   /** Guild ids (`guilds`); undefined when the claim is absent, [] when the user is in none. */
   readonly guilds: readonly string[] | undefined;
   /** Role ids per guild, from the `roles:<guildId>` claims present (a guild is missing when its claim is). */
@@ -65,6 +67,7 @@ export function toIdentity(payload: JWTPayload, source: DiscordIdentity["source"
     userId: asString(find(payload, "id")) ?? (source === "bridge" ? asString(payload.sub) : undefined),
     username: asString(find(payload, "preferred_username")),
     email: asString(find(payload, "email")),
+    emailVerified: typeof find(payload, "email_verified") === "boolean" ? (find(payload, "email_verified") as boolean) : undefined,
     guilds: asStrings(find(payload, "guilds")),
     roles,
     groups: asStrings(find(payload, "groups")),

@@ -41,6 +41,8 @@ export function liveMembership(options: LiveOptions): LiveCheck {
   });
   const ttlMs = (options.ttlSeconds ?? 60) * 1000;
   if (!(ttlMs >= 0 && ttlMs <= 3_600_000)) throw new PolicyConfigError("ttlSeconds", "must be from 0 to 3600");
+  const timeoutMs = options.timeoutMs ?? 3000;
+  if (!(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= 30_000)) throw new PolicyConfigError("timeoutMs", "must be a whole number of milliseconds from 1 to 30000");
   const apiBase = (options.apiBase ?? "https://discord.com/api/v10").replace(/\/+$/, "");
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const cache = new Map<string, { result: LiveResult; until: number }>();
@@ -50,7 +52,7 @@ export function liveMembership(options: LiveOptions): LiveCheck {
     try {
       response = await fetchImpl(`${apiBase}/guilds/${options.guild}/members/${userId}`, {
         headers: { Authorization: `Bot ${options.botToken}`, Accept: "application/json" },
-        signal: AbortSignal.timeout(options.timeoutMs ?? 3000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch {
       return undefined;

@@ -53,13 +53,15 @@ function any(entries: readonly string[], one: (entry: string) => Tri): Tri {
   return result;
 }
 
-/** "<guildId>:<roleId>": from roles:<guildId>, else the bridge's groups (which list every role of a role guild). */
+/** "<guildId>:<roleId>": from roles:<guildId>, else the bridge's groups (a listed role is held). */
 function hasRole(entry: string, id: DiscordIdentity): Tri {
   const [guild = "", role = ""] = entry.split(":");
   const roles = id.roles[guild];
   if (roles !== undefined) return roles.includes(role);
-  if (id.groups !== undefined) return id.groups.includes(entry);
-  if (id.guilds !== undefined && !id.guilds.includes(guild)) return false;
+  if (id.groups?.includes(entry)) return true;
+  // Not a member at all: certainly not the role. A member without roles:<guildId> in the token: unknown.
+  const guilds = id.guilds ?? id.groups;
+  if (guilds !== undefined && !guilds.includes(guild)) return false;
   return "unknown";
 }
 
@@ -72,7 +74,8 @@ function test(p: Predicate, id: DiscordIdentity): Tri {
   if ("role" in p) return any(list(p.role), (entry) => hasRole(entry, id));
   if ("group" in p) return id.groups === undefined ? "unknown" : list(p.group).some((g) => id.groups?.includes(g));
   if ("user" in p) return id.userId === undefined ? "unknown" : list(p.user).includes(id.userId);
-  const email = id.email?.toLowerCase();
+  // An address the token itself calls unverified proves nothing about its domain.
+  const email = id.emailVerified === false ? undefined : id.email?.toLowerCase();
   if (email === undefined || !email.includes("@")) return "unknown";
   const domain = email.slice(email.lastIndexOf("@") + 1);
   return list(p.emailDomain).some((d) => d.toLowerCase() === domain);

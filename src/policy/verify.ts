@@ -82,7 +82,7 @@ function authError(err: unknown): AuthError {
   if (err instanceof AuthError) return err;
   if (err instanceof errors.JWTExpired) return new AuthError("token_expired", "the token has expired");
   if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.claim === "nbf" || err.claim === "iat") return new AuthError("token_not_yet_valid", "the token is not valid yet");
+    if (err.claim === "nbf" && err.reason === "check_failed") return new AuthError("token_not_yet_valid", "the token is not valid yet");
     if (err.claim === "iss") return new AuthError("wrong_issuer", "the token is from another issuer");
     if (err.claim === "aud") return new AuthError("wrong_audience", "the token is for another application");
     return new AuthError("token_malformed", `the token's ${err.claim} claim is not valid`);
@@ -106,14 +106,21 @@ function makeVerifier(
   source: DiscordIdentity["source"],
   extract: (request: Request) => string | undefined,
   verifyPayload: (token: string) => Promise<JWTPayload>,
+  clockTolerance: number,
 ): Verifier {
   const verifyToken = async (token: string) => {
     checkShape(token);
+    let payload: JWTPayload;
     try {
-      return toIdentity(await verifyPayload(token), source);
+      payload = await verifyPayload(token);
     } catch (err) {
       throw authError(err);
     }
+    // jose checks iat only against a maximum age: a token issued in the future is not valid yet either.
+    if (payload.iat !== undefined && payload.iat > Date.now() / 1000 + clockTolerance) {
+      throw new AuthError("token_not_yet_valid", "the token is not valid yet");
+    }
+    return toIdentity(payload, source);
   };
   return {
     verifyToken,
@@ -146,8 +153,9 @@ export function accessVerifier(options: AccessVerifierOptions): Verifier {
   const keys = options.keys ?? remoteKeys(options.certsUrl ?? `${issuer}/cdn-cgi/access/certs`, options.fetch);
   return makeVerifier(
     "access",
-    (request) => request.headers.get(ACCESS_HEADER) ?? cookieValue(request, ACCESS_COOKIE),
+    (request) => request.headers.get(ACCESS_HEADER) || cookieValue(request, ACCESS_COOKIE),
     async (token) => (await jwtVerify(token, keys, { issuer, audience: audience as string[], algorithms: ["RS256"], clockTolerance, requiredClaims: ["exp"] })).payload,
+    clockTolerance,
   );
 }
 
@@ -170,5 +178,6 @@ export function bridgeVerifier(options: BridgeVerifierOptions): Verifier {
           requiredClaims: ["sub", "exp", "iat"],
         })
       ).payload,
+    clockTolerance,
   );
 }
