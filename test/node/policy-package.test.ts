@@ -1,4 +1,4 @@
-// The policy helper as an app gets it: `npm pack` (which builds lib/policy through `prepack`), install
+// The policy helper as an app gets it: `npm pack` (which builds lib/policy through `prepare`), install
 // the tarball into a fresh ESM project, and use "discord-oidc-bridge/policy" from plain Node, Bun and
 // Deno against a local HTTP server publishing a JWKS where Access publishes its certs. Also
 // type-checks a consumer against the packed declarations.
