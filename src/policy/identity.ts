@@ -45,10 +45,15 @@ function find(payload: JWTPayload, name: string): unknown {
 }
 
 const asString = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+/** A Discord id; anything else (say, another login method's `id`) is not one. */
+const snowflake = (v: unknown) => (typeof v === "string" && /^\d{17,20}$/.test(v) ? v : undefined);
 
-/** An array of strings (a lone string counts as one); anything else reads as absent. */
+/** A lone string counts as a one-element list only when it cannot be several values run together. */
+const ONE_VALUE = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** An array of strings (or one plain value); anything else, e.g. "a,b", reads as absent. */
 function asStrings(v: unknown): string[] | undefined {
-  if (typeof v === "string") return [v];
+  if (typeof v === "string") return ONE_VALUE.test(v) ? [v] : undefined;
   if (Array.isArray(v) && v.every((x) => typeof x === "string")) return [...v];
   return undefined;
 }
@@ -64,7 +69,7 @@ export function toIdentity(payload: JWTPayload, source: DiscordIdentity["source"
   }
   return {
     source,
-    userId: asString(find(payload, "id")) ?? (source === "bridge" ? asString(payload.sub) : undefined),
+    userId: snowflake(find(payload, "id")) ?? (source === "bridge" ? snowflake(payload.sub) : undefined),
     username: asString(find(payload, "preferred_username")),
     email: asString(find(payload, "email")),
     emailVerified: typeof find(payload, "email_verified") === "boolean" ? (find(payload, "email_verified") as boolean) : undefined,

@@ -31,11 +31,14 @@ export interface LiveResult {
 export type LiveCheck = (identity: DiscordIdentity) => Promise<LiveResult>;
 
 const MAX_CACHED = 1000;
+/** A bot token Discord refuses (or a bot not in the guild) is not asked again for a minute. */
+const AUTH_FAILURE_BACKOFF_MS = 60_000;
 const SNOWFLAKE = /^\d{1,20}$/;
 
 export function liveMembership(options: LiveOptions): LiveCheck {
   if (typeof options.botToken !== "string" || options.botToken === "") throw new PolicyConfigError("botToken", "is required");
   if (!SNOWFLAKE.test(options.guild)) throw new PolicyConfigError("guild", "must be a Discord guild id");
+  if (options.anyRole !== undefined && options.anyRole.length === 0) throw new PolicyConfigError("anyRole", "must not be empty (leave it out to mean any member)");
   options.anyRole?.forEach((r, i) => {
     if (!SNOWFLAKE.test(r)) throw new PolicyConfigError(`anyRole[${i}]`, "must be a Discord role id");
   });
@@ -46,6 +49,9 @@ export function liveMembership(options: LiveOptions): LiveCheck {
   const apiBase = (options.apiBase ?? "https://discord.com/api/v10").replace(/\/+$/, "");
   const fetchImpl = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const cache = new Map<string, { result: LiveResult; until: number }>();
+  const inFlight = new Map<string, Promise<LiveResult | undefined>>();
+  /** After a 429, 401 or 403 nobody is asked until then: Discord bans IPs that keep making such calls. */
+  let quietUntil = 0;
 
   const ask = async (userId: string): Promise<LiveResult | undefined> => {
     let response: Response;
@@ -58,6 +64,15 @@ export function liveMembership(options: LiveOptions): LiveCheck {
       return undefined;
     }
     try {
+      if (response.status === 429) {
+        const seconds = Number(response.headers.get("Retry-After"));
+        quietUntil = Date.now() + (Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds, 600) : 5) * 1000;
+        return undefined;
+      }
+      if (response.status === 401 || response.status === 403) {
+        quietUntil = Date.now() + AUTH_FAILURE_BACKOFF_MS;
+        return undefined;
+      }
       if (response.status === 404) {
         const body = (await response.json()) as { code?: unknown } | null;
         // 10007 Unknown Member: not in the guild. Anything else (e.g. the bot cannot see the guild): no answer.
@@ -82,7 +97,13 @@ export function liveMembership(options: LiveOptions): LiveCheck {
     const now = Date.now();
     const hit = cache.get(userId);
     if (hit && hit.until > now) return hit.result;
-    const result = await ask(userId);
+    let pending = inFlight.get(userId);
+    if (!pending && now >= quietUntil) {
+      // Concurrent requests for one user share one Discord call.
+      pending = ask(userId).finally(() => inFlight.delete(userId));
+      inFlight.set(userId, pending);
+    }
+    const result = pending ? await pending : undefined;
     if (!result) return options.failOpen ? { ok: true, reason: "live_unavailable_open" } : { ok: false, reason: "live_unavailable" };
     cache.delete(userId);
     if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value as string);

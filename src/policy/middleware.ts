@@ -39,7 +39,15 @@ export const forbidden = (): Response => body("FORBIDDEN", "You do not have acce
 
 export function guard(options: GuardOptions): (request: Request) => Promise<GuardResult> {
   const policy = options.policy === undefined ? undefined : parsePolicy(options.policy);
-  const report = options.onDecision ?? (() => {});
+  const onDecision = options.onDecision;
+  // A throwing logger must not turn a 401/403 (or an allowed request) into an exception.
+  const report = (outcome: Outcome) => {
+    try {
+      onDecision?.(outcome);
+    } catch {
+      // ignored
+    }
+  };
   return async (request) => {
     let identity: DiscordIdentity;
     try {

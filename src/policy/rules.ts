@@ -74,8 +74,9 @@ function test(p: Predicate, id: DiscordIdentity): Tri {
   if ("role" in p) return any(list(p.role), (entry) => hasRole(entry, id));
   if ("group" in p) return id.groups === undefined ? "unknown" : list(p.group).some((g) => id.groups?.includes(g));
   if ("user" in p) return id.userId === undefined ? "unknown" : list(p.user).includes(id.userId);
-  // An address the token itself calls unverified proves nothing about its domain.
-  const email = id.emailVerified === false ? undefined : id.email?.toLowerCase();
+  // Only an address the token calls verified says anything about its domain: anyone can type any
+  // address into Discord, and an Access token carries email_verified only when it is listed there.
+  const email = id.emailVerified === true ? id.email?.toLowerCase() : undefined;
   if (email === undefined || !email.includes("@")) return "unknown";
   const domain = email.slice(email.lastIndexOf("@") + 1);
   return list(p.emailDomain).some((d) => d.toLowerCase() === domain);
@@ -135,7 +136,7 @@ function parsePredicate(raw: unknown, path: string): Predicate {
     case "user":
       return { user: parseValues(value, `${path}.user`, SNOWFLAKE, "a Discord user id") };
     case "emailDomain":
-      return { emailDomain: parseValues(value, `${path}.emailDomain`, /^[^@\s]+\.[^@\s]+$/, "a domain like example.com") };
+      return { emailDomain: parseValues(value, `${path}.emailDomain`, /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i, "an exact domain like example.com (no wildcard; subdomains are not included)") };
   }
 }
 

@@ -68,6 +68,16 @@ function checkTolerance(v: number | undefined): number {
   return v;
 }
 
+/** https, or http on a loopback host (local tests and tools). */
+function checkHttpsUrl(value: unknown, option: string): string {
+  const url = typeof value === "string" && URL.canParse(value) ? new URL(value) : undefined;
+  const loopback = url && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (!url || !(url.protocol === "https:" || (url.protocol === "http:" && loopback)) || url.username || url.password) {
+    throw new PolicyConfigError(option, `"${String(value)}" must be an https URL (http only on localhost)`);
+  }
+  return value as string;
+}
+
 function remoteKeys(url: string, fetchImpl: typeof fetch | undefined): JWTVerifyGetKey {
   return createRemoteJWKSet(new URL(url), {
     cacheMaxAge: 10 * 60_000,
@@ -109,6 +119,7 @@ function makeVerifier(
   clockTolerance: number,
 ): Verifier {
   const verifyToken = async (token: string) => {
+    if (typeof token !== "string") throw new AuthError("token_malformed", "the token is not a string");
     checkShape(token);
     let payload: JWTPayload;
     try {
@@ -145,12 +156,12 @@ export function cookieValue(request: Request, name: string): string | undefined 
 export function accessVerifier(options: AccessVerifierOptions): Verifier {
   const issuer = teamOrigin(options.team);
   const raw: unknown = options.audience;
-  const audience: unknown[] = typeof raw === "string" ? [raw] : Array.isArray(raw) ? [...raw] : [];
+  const audience: unknown[] = (typeof raw === "string" ? [raw] : Array.isArray(raw) ? [...raw] : []).map((a) => (typeof a === "string" ? a.trim() : a));
   if (audience.length === 0 || audience.some((a) => typeof a !== "string" || a === "")) {
     throw new PolicyConfigError("audience", "give the Access application's AUD tag (Access, your application, Overview)");
   }
   const clockTolerance = checkTolerance(options.clockToleranceSeconds);
-  const keys = options.keys ?? remoteKeys(options.certsUrl ?? `${issuer}/cdn-cgi/access/certs`, options.fetch);
+  const keys = options.keys ?? remoteKeys(options.certsUrl === undefined ? `${issuer}/cdn-cgi/access/certs` : checkHttpsUrl(options.certsUrl, "certsUrl"), options.fetch);
   return makeVerifier(
     "access",
     (request) => request.headers.get(ACCESS_HEADER) || cookieValue(request, ACCESS_COOKIE),
@@ -161,10 +172,10 @@ export function accessVerifier(options: AccessVerifierOptions): Verifier {
 
 /** Verifies the bridge's own ID tokens, for apps that log in with the bridge directly. */
 export function bridgeVerifier(options: BridgeVerifierOptions): Verifier {
-  if (typeof options.issuer !== "string" || !URL.canParse(options.issuer)) throw new PolicyConfigError("issuer", `"${String(options.issuer)}" is not a URL`);
+  checkHttpsUrl(options.issuer, "issuer");
   if (typeof options.audience !== "string" || options.audience === "") throw new PolicyConfigError("audience", "give your client id at the bridge");
   const clockTolerance = checkTolerance(options.clockToleranceSeconds);
-  const keys = options.keys ?? remoteKeys(options.jwksUrl ?? `${options.issuer.replace(/\/+$/, "")}/jwks.json`, options.fetch);
+  const keys = options.keys ?? remoteKeys(options.jwksUrl === undefined ? `${options.issuer.replace(/\/+$/, "")}/jwks.json` : checkHttpsUrl(options.jwksUrl, "jwksUrl"), options.fetch);
   return makeVerifier(
     "bridge",
     (request) => /^Bearer ([^\s]+)$/i.exec(request.headers.get("Authorization") ?? "")?.[1],

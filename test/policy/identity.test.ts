@@ -152,3 +152,16 @@ describe("identity from a verified token", () => {
     expect(who).toMatchObject({ source: "bridge", userId: bob.id, username: bob.username, guilds: [G.other], roles: {} });
   });
 });
+
+describe("toIdentity: values that are not what they claim", () => {
+  it("an id that is not a Discord id (another login method's) is no user id", () => {
+    expect(toIdentity({ id: "00u1abcd2EFGH3ijk4l5" }, "access").userId).toBeUndefined();
+    expect(toIdentity({ id: "80351110224678912" }, "access").userId).toBe("80351110224678912");
+  });
+
+  it("a lone string that could be several values run together reads as absent", () => {
+    expect(toIdentity({ groups: "banned,moderators" }, "access").groups).toBeUndefined();
+    expect(toIdentity({ groups: '["banned"]' }, "access").groups).toBeUndefined();
+    expect(toIdentity({ groups: "moderators" }, "access").groups).toEqual(["moderators"]);
+  });
+});

@@ -178,6 +178,51 @@ describe("liveMembership: when Discord cannot answer", () => {
   });
 });
 
+describe("liveMembership: sparing Discord", () => {
+  it("concurrent requests for one user share one Discord call", async () => {
+    const discord = new FakeDiscord();
+    const { live } = liveAgainst(discord);
+    const results = await Promise.all([live(member(alice.id)), live(member(alice.id)), live(member(alice.id))]);
+    expect(results).toEqual([0, 1, 2].map(() => ({ ok: true, reason: "live_member" })));
+    expect(botCalls(discord, alice.id)).toBe(1);
+  });
+
+  it("after a 401 or 403, nobody is asked for a minute (Discord bans IPs that keep at it)", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    for (const status of [401, 403]) {
+      let calls = 0;
+      const stub: typeof fetch = async () => {
+        calls++;
+        return Response.json({ message: "401: Unauthorized", code: 0 }, { status });
+      };
+      const live = liveMembership({ botToken: FAKE_BOT_TOKEN, guild: G.main, fetch: stub });
+      expect(await live(member(alice.id))).toEqual({ ok: false, reason: "live_unavailable" });
+      expect(await live(member(erin.id))).toEqual({ ok: false, reason: "live_unavailable" });
+      expect(calls, String(status)).toBe(1);
+      vi.setSystemTime(Date.now() + 61_000);
+      await live(member(erin.id));
+      expect(calls, String(status)).toBe(2);
+    }
+  });
+
+  it("after a 429, nobody is asked until Retry-After has passed", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    let calls = 0;
+    const stub: typeof fetch = async () => {
+      calls++;
+      return Response.json({ message: "You are being rate limited.", retry_after: 20, global: false }, { status: 429, headers: { "Retry-After": "20" } });
+    };
+    const live = liveMembership({ botToken: FAKE_BOT_TOKEN, guild: G.main, fetch: stub, failOpen: true });
+    expect(await live(member(alice.id))).toEqual({ ok: true, reason: "live_unavailable_open" });
+    vi.setSystemTime(Date.now() + 19_000);
+    expect(await live(member(erin.id))).toEqual({ ok: true, reason: "live_unavailable_open" });
+    expect(calls).toBe(1);
+    vi.setSystemTime(Date.now() + 2_000);
+    await live(member(erin.id));
+    expect(calls).toBe(2);
+  });
+});
+
 describe("liveMembership: options", () => {
   const cases: [string, Partial<LiveOptions>, string][] = [
     ["an empty bot token", { botToken: "" }, "botToken"],
@@ -187,6 +232,7 @@ describe("liveMembership: options", () => {
     ["a ttl over an hour", { ttlSeconds: 3601 }, "ttlSeconds"],
     ["a NaN ttl", { ttlSeconds: Number.NaN }, "ttlSeconds"],
     ["a zero timeout", { timeoutMs: 0 }, "timeoutMs"],
+    ["an empty anyRole", { anyRole: [] }, "anyRole"],
     ["a NaN timeout", { timeoutMs: Number.NaN }, "timeoutMs"],
     ["a timeout over 30 s", { timeoutMs: 30_001 }, "timeoutMs"],
   ];

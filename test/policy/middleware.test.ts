@@ -215,3 +215,13 @@ describe("discordAuth with itty-router v5", () => {
     expect(request.discord?.source).toBe("access");
   });
 });
+
+describe("a logger that throws", () => {
+  it("does not turn a 401 or a 200 into an exception", async () => {
+    const check = guard({ verifier, onDecision: () => { throw new Error("log sink down"); } });
+    const refused = await check(new Request("https://notes.example.com/"));
+    expect(refused.ok).toBe(false);
+    const allowed = await check(accessRequest(aliceToken));
+    expect(allowed.ok).toBe(true);
+  });
+});

@@ -60,6 +60,8 @@ describe("parsePolicy: refuses bad input, naming the path", () => {
     ["a user id as a number", { include: [{ user: 80351110224678912 }] }, "policy.include[0].user"],
     ["an email address for a domain", { include: [{ emailDomain: "@example.com" }] }, "policy.include[0].emailDomain"],
     ["a domain without a dot", { include: [{ emailDomain: ["example.com", "localhost"] }] }, "policy.include[0].emailDomain[1]"],
+    ["a wildcard domain", { exclude: [{ emailDomain: "*.evil.com" }], include: [{ everyone: true }] }, "policy.exclude[0].emailDomain"],
+    ["a leading dot", { include: [{ emailDomain: ".example.com" }] }, "policy.include[0].emailDomain"],
   ];
   it.each(cases)("%s: %s", (_, raw, path) => {
     let err: unknown;
@@ -81,12 +83,13 @@ describe("parsePolicy: refuses bad input, naming the path", () => {
 const aliceClaims = {
   id: alice.id,
   email: "Alice@Example.COM",
+  email_verified: true,
   guilds: [G.main, G.art, G.other],
   [`roles:${G.main}`]: [R.mod, R.member],
   groups: [G.main, G.art, G.other, `${G.main}:${R.mod}`, `${G.main}:${R.member}`, "moderators"],
 };
 const ALICE = toIdentity(aliceClaims, "access");
-const BOB = toIdentity({ id: bob.id, email: bob.email, guilds: [G.other], groups: [G.other] }, "access");
+const BOB = toIdentity({ id: bob.id, email: bob.email, email_verified: true, guilds: [G.other], groups: [G.other] }, "access");
 /** A verified token that carries none of the bridge's claims (not listed in Access). */
 const BARE = toIdentity({ sub: "7335d417-61da-459d-899c-0a01c76a2f94" }, "access");
 const who = (claims: Record<string, unknown>) => toIdentity(claims, "access");
@@ -189,7 +192,9 @@ describe("evaluate: each predicate", () => {
     const policy = { include: [{ emailDomain: "example.net" }] };
     expect(evaluate(policy, who({ email: "bob@example.net", email_verified: false }))).toEqual({ allow: false, reason: "claims_missing", rule: "include[0]" });
     expect(evaluate(policy, who({ email: "bob@example.net", email_verified: true })).allow).toBe(true);
-    expect(evaluate(policy, who({ email: "bob@example.net" })).allow).toBe(true);
+    // Access's own top-level email says nothing about verification: without email_verified, unknown.
+    expect(evaluate(policy, who({ email: "bob@example.net" }))).toEqual({ allow: false, reason: "claims_missing", rule: "include[0]" });
+    expect(evaluate(policy, who({ email: "bob@example.net", custom: { email_verified: true } })).allow).toBe(true);
   });
 
   it("role: not in the guild is a no; nothing to tell is claims_missing", () => {
@@ -219,11 +224,11 @@ describe("evaluate: each predicate", () => {
 
   it("emailDomain: case-insensitive, the whole domain only", () => {
     expect(evaluate(only({ emailDomain: "example.com" }), ALICE).allow).toBe(true);
-    expect(evaluate(only({ emailDomain: "EXAMPLE.com" }), who({ email: "alice@example.com" })).allow).toBe(true);
+    expect(evaluate(only({ emailDomain: "EXAMPLE.com" }), who({ email: "alice@example.com", email_verified: true })).allow).toBe(true);
     expect(evaluate(only({ emailDomain: ["example.org", "example.net"] }), BOB).allow).toBe(true);
-    expect(evaluate(only({ emailDomain: "example.com" }), who({ email: "alice@mail.example.com" }))).toEqual({ allow: false, reason: "not_included" });
-    expect(evaluate(only({ emailDomain: "example.com" }), who({ email: "alice@example.com.evil.net" }))).toEqual({ allow: false, reason: "not_included" });
-    expect(evaluate(only({ emailDomain: "example.com" }), who({ email: "notexample.com" }))).toEqual({ allow: false, reason: "claims_missing", rule: "include[0]" });
+    expect(evaluate(only({ emailDomain: "example.com" }), who({ email: "alice@mail.example.com", email_verified: true }))).toEqual({ allow: false, reason: "not_included" });
+    expect(evaluate(only({ emailDomain: "example.com" }), who({ email: "alice@example.com.evil.net", email_verified: true }))).toEqual({ allow: false, reason: "not_included" });
+    expect(evaluate(only({ emailDomain: "example.com" }), who({ email: "notexample.com", email_verified: true }))).toEqual({ allow: false, reason: "claims_missing", rule: "include[0]" });
     expect(evaluate(only({ emailDomain: "example.com" }), BARE)).toEqual({ allow: false, reason: "claims_missing", rule: "include[0]" });
   });
 });

@@ -298,6 +298,29 @@ describe("accessVerifier: options", () => {
   });
 });
 
+describe("odd inputs and options", () => {
+  it("verifyToken with something that is not a string is token_malformed, not a crash", async () => {
+    const verifier = accessVerifier({ team: TEAM, audience: AUD, keys: localKeys(await makeKey("RS256", "k")) });
+    await expectAuthError(verifier.verifyToken(undefined as unknown as string), "token_malformed");
+    await expectAuthError(verifier.verifyToken(42 as unknown as string), "token_malformed");
+  });
+
+  it("certsUrl, jwksUrl and issuer must be https URLs (http only on localhost)", () => {
+    expect(() => accessVerifier({ team: TEAM, audience: AUD, certsUrl: "not a url" })).toThrow(/^certsUrl: /);
+    expect(() => accessVerifier({ team: TEAM, audience: AUD, certsUrl: "http://certs.example.com/x" })).toThrow(/^certsUrl: /);
+    expect(() => accessVerifier({ team: TEAM, audience: AUD, certsUrl: "http://127.0.0.1:9999/cdn-cgi/access/certs" })).not.toThrow();
+    expect(() => bridgeVerifier({ issuer: "javascript:alert(1)", audience: CLIENT_ID })).toThrow(/^issuer: /);
+    expect(() => bridgeVerifier({ issuer: "http://auth.example.com", audience: CLIENT_ID })).toThrow(/^issuer: /);
+    expect(() => bridgeVerifier({ issuer: BRIDGE_ISSUER, audience: CLIENT_ID, jwksUrl: "ftp://x" })).toThrow(/^jwksUrl: /);
+  });
+
+  it("an AUD tag with stray white space (from an env file) still matches", async () => {
+    const key = await makeKey("RS256", "k");
+    const verifier = accessVerifier({ team: TEAM, audience: `${AUD}\n`, keys: localKeys(key) });
+    expect((await verifier.verifyToken(await sign(key, accessClaims({ id: alice.id })))).userId).toBe(alice.id);
+  });
+});
+
 describe("bridgeVerifier", () => {
   let esBridge: TestKey;
   let rsBridge: TestKey;
