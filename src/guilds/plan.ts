@@ -12,11 +12,14 @@ export interface GuildPlan {
   readonly claims: boolean;
 }
 
+/** Does the client refuse users by guild or role at login? */
+const hasGate = (client: ClientConfig) => client.requireGuilds.length > 0 || client.requireRoles.length > 0;
+
 /** Does the configuration say anything about guilds (so the guilds scope is meant to be used)? */
 export function usesGuilds(config: GuildConfig, clients: readonly ClientConfig[]): boolean {
   return (
     config.include !== undefined || config.roleGuilds.length > 0 || Object.keys(config.groups).length > 0 ||
-    clients.some((c) => c.requireGuilds.length > 0 || c.requireRoles.length > 0)
+    clients.some(hasGate)
   );
 }
 
@@ -47,8 +50,7 @@ export function memberCallGuilds(config: GuildConfig, clients: readonly ClientCo
 
 export function guildPlan(config: GuildConfig, client: ClientConfig, scopes: readonly SupportedScope[]): GuildPlan {
   const claims = scopes.includes("guilds");
-  const gate = client.requireGuilds.length > 0 || client.requireRoles.length > 0;
-  const guilds = claims || gate;
+  const guilds = claims || hasGate(client);
   if (!guilds) return { guilds, roleGuilds: [], claims };
   const roleGuilds = gateRoleGuilds(config, client);
   if (claims) for (const g of claimRoleGuilds(config)) roleGuilds.add(g);

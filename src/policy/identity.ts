@@ -45,6 +45,7 @@ function find(payload: JWTPayload, name: string): unknown {
 }
 
 const asString = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+const asBoolean = (v: unknown) => (typeof v === "boolean" ? v : undefined);
 /** A Discord id; anything else (say, another login method's `id`) is not one. */
 const snowflake = (v: unknown) => (typeof v === "string" && /^\d{17,20}$/.test(v) ? v : undefined);
 
@@ -72,7 +73,7 @@ export function toIdentity(payload: JWTPayload, source: DiscordIdentity["source"
     userId: snowflake(find(payload, "id")) ?? (source === "bridge" ? snowflake(payload.sub) : undefined),
     username: asString(find(payload, "preferred_username")),
     email: asString(find(payload, "email")),
-    emailVerified: typeof find(payload, "email_verified") === "boolean" ? (find(payload, "email_verified") as boolean) : undefined,
+    emailVerified: asBoolean(find(payload, "email_verified")),
     guilds: asStrings(find(payload, "guilds")),
     roles,
     groups: asStrings(find(payload, "groups")),

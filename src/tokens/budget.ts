@@ -22,11 +22,11 @@ const base64urlLength = (bytes: number) => Math.ceil((bytes * 4) / 3);
 const snowflake = (n: number) => `1${String(n).padStart(18, "0")}`;
 
 /**
- * The size of the ID token a heavy user would get from `client` with every scope: profile and email
- * claims at generous lengths, every included guild (or 200 when there is no `guilds.include`), and
- * 10 roles in each role guild. Exact arithmetic over the same claim functions the Worker uses.
+ * The payload bytes a heavy user's ID token has with every scope, except the client id in `aud`:
+ * profile and email claims at generous lengths, every included guild (or 200 when there is no
+ * `guilds.include`), and 10 roles in each role guild. Built with the claim functions the Worker uses.
  */
-export function heavyIdTokenBytes(guilds: GuildConfig, client: ClientConfig, issuer = "https://discord-oidc-bridge.example.workers.dev"): number {
+function heavyPayloadBytes(guilds: GuildConfig, issuer: string): number {
   const configured = [...guilds.roleGuilds, ...Object.values(guilds.groups).map((a) => a.guild)];
   const listed = guilds.include ?? Array.from({ length: HEAVY_USER.guilds }, (_, i) => snowflake(i));
   const guildIds = [...new Set([...listed, ...configured])];
@@ -38,17 +38,33 @@ export function heavyIdTokenBytes(guilds: GuildConfig, client: ClientConfig, iss
   const payload = {
     ...claimsFor(user, ["openid", "profile", "email", "guilds"]),
     ...guildClaims(membership, guilds),
-    auth_time: now, nonce: "x".repeat(43), iss: issuer, sub: user.id, aud: client.clientId, iat: now, exp: now,
+    auth_time: now, nonce: "x".repeat(43), iss: issuer, sub: user.id, aud: "", iat: now, exp: now,
   };
+  return utf8Length(payload);
+}
+
+const utf8Length = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
+
+/** The whole token: header, payload with `aud` = the client id (plain ASCII, no JSON escaping), signature. */
+function tokenBytes(payloadWithoutAud: number, client: ClientConfig): number {
   const header = { alg: client.idTokenSigningAlg, kid: "k".repeat(43), typ: "JWT" };
-  const utf8 = (v: unknown) => new TextEncoder().encode(JSON.stringify(v)).length;
-  return base64urlLength(utf8(header)) + 1 + base64urlLength(utf8(payload)) + 1 + SIGNATURE_CHARS[client.idTokenSigningAlg];
+  const payload = payloadWithoutAud + client.clientId.length;
+  return base64urlLength(utf8Length(header)) + 1 + base64urlLength(payload) + 1 + SIGNATURE_CHARS[client.idTokenSigningAlg];
+}
+
+const DEFAULT_ISSUER = "https://discord-oidc-bridge.example.workers.dev";
+
+/** The size of the ID token a heavy user would get from `client` (exact arithmetic, see heavyPayloadBytes). */
+export function heavyIdTokenBytes(guilds: GuildConfig, client: ClientConfig, issuer = DEFAULT_ISSUER): number {
+  return tokenBytes(heavyPayloadBytes(guilds, issuer), client);
 }
 
 /** A warning when some client's heavy users would get ID tokens over the budget; none otherwise. */
 export function budgetWarnings(config: Pick<BridgeConfig, "guilds" | "clients" | "issuer">): string[] {
+  // The heavy payload is the same for every client but for `aud`: build it once.
+  const payload = heavyPayloadBytes(config.guilds, config.issuer ?? DEFAULT_ISSUER);
   const over = config.clients
-    .map((client) => ({ client: client.clientId, bytes: heavyIdTokenBytes(config.guilds, client, config.issuer) }))
+    .map((client) => ({ client: client.clientId, bytes: tokenBytes(payload, client) }))
     .filter((c) => c.bytes > ID_TOKEN_BUDGET_BYTES);
   if (over.length === 0) return [];
   const largest = Math.max(...over.map((c) => c.bytes));
