@@ -23,6 +23,11 @@ export interface ClientConfig {
   readonly requireRoles: readonly string[];
   /** An invite link shown to users who are refused for not being a member. */
   readonly joinUrl: string | undefined;
+  /**
+   * For users without a Discord-verified email: send `<discord id>@<this domain>` as `email` (never
+   * `email_verified: true`), so Access can still tell them apart. Undefined: send no email at all.
+   */
+  readonly syntheticEmailDomain: string | undefined;
 }
 
 /** An operator-named group: members of `guild`, optionally only those with any of `anyRole`. */
@@ -86,6 +91,8 @@ export const DEFAULT_DISCORD_TIMEOUT_MS = 5000;
 export const SECRET_HASH_PATTERN = /^sha256:[A-Za-z0-9_-]{43}$/;
 const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,64}$/;
 const SNOWFLAKE = /^\d{17,20}$/;
+/** A DNS name of at least two labels, lower case (RFC 1035 letters, digits and hyphens). */
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Guilds whose roles a login may read: each is one Discord call (and maybe one retry) per login. */
 export const MAX_MEMBER_CALL_GUILDS = 20;
 
@@ -136,11 +143,14 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     problems.push(`${path} must be an object`);
     return undefined;
   }
-  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg", "requireGuilds", "requireRoles", "joinUrl"], path, problems);
-  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg, requireGuilds, requireRoles, joinUrl } = raw;
+  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg", "requireGuilds", "requireRoles", "joinUrl", "syntheticEmailDomain"], path, problems);
+  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg, requireGuilds, requireRoles, joinUrl, syntheticEmailDomain } = raw;
   const guilds = checkSnowflakes(requireGuilds, `${path}.requireGuilds`, problems);
   const roles = checkStrings(requireRoles, `${path}.requireRoles`, problems, /^(\d{17,20}:\d{17,20}|[A-Za-z0-9_.-]{1,64})$/, '"<guildId>:<roleId>" or a groups alias name');
   const join = joinUrl === undefined ? undefined : checkUrl(joinUrl, `${path}.joinUrl`, problems);
+  if (syntheticEmailDomain !== undefined && (typeof syntheticEmailDomain !== "string" || !DOMAIN.test(syntheticEmailDomain))) {
+    problems.push(`${path}.syntheticEmailDomain must be a lower-case domain name like "discord.example.com" (no scheme, no @, no spaces)`);
+  }
   if (typeof clientId !== "string" || !CLIENT_ID_PATTERN.test(clientId)) {
     problems.push(`${path}.clientId must be 1-64 characters of A-Z a-z 0-9 . _ ~ -`);
   }
@@ -178,6 +188,7 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     requireGuilds: guilds,
     requireRoles: roles,
     joinUrl: join,
+    syntheticEmailDomain: typeof syntheticEmailDomain === "string" && DOMAIN.test(syntheticEmailDomain) ? syntheticEmailDomain : undefined,
   };
 }
 

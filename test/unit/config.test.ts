@@ -22,7 +22,7 @@ const good = () => JSON.parse(JSON.stringify(fixture));
 describe("validateConfig", () => {
   it("accepts the test fixture and fills defaults", () => {
     const config = validateConfig(good());
-    expect(config.issuer).toBeUndefined();
+    expect(config.issuer).toBe("https://bridge.test");
     expect(config.clients[0]).toMatchObject({ clientId: "access", requirePkce: false });
     expect(config.clients[1]).toMatchObject({ clientId: "grafana", requirePkce: true });
   });
