@@ -145,7 +145,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     }
   }
   const claims = {
-    ...claimsFor(user, scopes),
+    ...claimsFor(user, scopes, client),
     ...(plan.claims && membership ? guildClaims(membership, ctx.settings.guilds) : {}),
   };
   let code: string;

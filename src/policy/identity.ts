@@ -9,8 +9,12 @@ export interface DiscordIdentity {
   readonly userId: string | undefined;
   /** The Discord username (`preferred_username`). */
   readonly username: string | undefined;
+  /**
+   * The email, only when the token says `email_verified: true`: an address nobody verified (or the
+   * bridge's synthetic `<id>@<domain>`) is not an identity. The raw claim stays in `claims`.
+   */
   readonly email: string | undefined;
-  /** `email_verified` when the token says (the bridge sends false for addresses Discord has not verified). */
+  /** `email_verified` when the token says (the bridge sends false only for synthetic addresses). */
   readonly emailVerified: boolean | undefined;
   /** Guild ids (`guilds`); undefined when the claim is absent, [] when the user is in none. */
   readonly guilds: readonly string[] | undefined;
@@ -68,12 +72,13 @@ export function toIdentity(payload: JWTPayload, source: DiscordIdentity["source"
       if (match?.[1] && list && !(match[1] in roles)) roles[match[1]] = list;
     }
   }
+  const emailVerified = asBoolean(find(payload, "email_verified"));
   return {
     source,
     userId: snowflake(find(payload, "id")) ?? (source === "bridge" ? snowflake(payload.sub) : undefined),
     username: asString(find(payload, "preferred_username")),
-    email: asString(find(payload, "email")),
-    emailVerified: asBoolean(find(payload, "email_verified")),
+    email: emailVerified === true ? asString(find(payload, "email")) : undefined,
+    emailVerified,
     guilds: asStrings(find(payload, "guilds")),
     roles,
     groups: asStrings(find(payload, "groups")),

@@ -74,9 +74,10 @@ function test(p: Predicate, id: DiscordIdentity): Tri {
   if ("role" in p) return any(list(p.role), (entry) => hasRole(entry, id));
   if ("group" in p) return id.groups === undefined ? "unknown" : list(p.group).some((g) => id.groups?.includes(g));
   if ("user" in p) return id.userId === undefined ? "unknown" : list(p.user).includes(id.userId);
-  // Only an address the token calls verified says anything about its domain: anyone can type any
-  // address into Discord, and an Access token carries email_verified only when it is listed there.
-  const email = id.emailVerified === true ? id.email?.toLowerCase() : undefined;
+  // Only an address the token calls verified says anything about its domain (the identity has no
+  // other): anyone can type any address into Discord, and an Access token carries email_verified
+  // only when it is listed there.
+  const email = id.email?.toLowerCase();
   if (email === undefined || !email.includes("@")) return "unknown";
   const domain = email.slice(email.lastIndexOf("@") + 1);
   return list(p.emailDomain).some((d) => d.toLowerCase() === domain);

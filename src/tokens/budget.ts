@@ -36,7 +36,7 @@ function heavyPayloadBytes(guilds: GuildConfig, issuer: string): number {
   const user = { id: snowflake(1), username: "u".repeat(32), global_name: "n".repeat(32), avatar: `a_${"0".repeat(32)}`, email: `${"e".repeat(52)}@example.com`, verified: true };
   const now = 2_000_000_000;
   const payload = {
-    ...claimsFor(user, ["openid", "profile", "email", "guilds"]),
+    ...claimsFor(user, ["openid", "profile", "email", "guilds"], { syntheticEmailDomain: undefined }),
     ...guildClaims(membership, guilds),
     auth_time: now, nonce: "x".repeat(43), iss: issuer, sub: user.id, aud: "", iat: now, exp: now,
   };

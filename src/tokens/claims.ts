@@ -14,17 +14,30 @@ export function avatarUrl(user: DiscordUser): string {
 
 export type UserClaims = Record<string, string | boolean | readonly string[]>;
 
-export function claimsFor(user: DiscordUser, scopes: readonly SupportedScope[]): UserClaims {
+/** What a client gets for a user without a Discord-verified email (ClientConfig.syntheticEmailDomain). */
+export interface EmailPolicy {
+  readonly syntheticEmailDomain: string | undefined;
+}
+
+/**
+ * The email claims. Cloudflare Access takes `email` as the user's identity and never looks at
+ * `email_verified`, so an address Discord has not verified is never sent: anyone can type someone
+ * else's address into Discord. A synthetic `<id>@<domain>` stands in when the client asks for one; it
+ * names the Discord account, not a mailbox, so it is never `email_verified: true`.
+ */
+function emailClaims(user: DiscordUser, policy: EmailPolicy): UserClaims {
+  if (user.verified === true && typeof user.email === "string" && user.email !== "") return { email: user.email, email_verified: true };
+  if (policy.syntheticEmailDomain !== undefined) return { email: `${user.id}@${policy.syntheticEmailDomain}`, email_verified: false };
+  return {};
+}
+
+export function claimsFor(user: DiscordUser, scopes: readonly SupportedScope[], policy: EmailPolicy): UserClaims {
   const claims: UserClaims = { id: user.id };
   if (scopes.includes("profile")) {
     claims.preferred_username = user.username;
     claims.name = user.global_name || user.username;
     claims.picture = avatarUrl(user);
   }
-  if (scopes.includes("email") && typeof user.email === "string" && user.email !== "") {
-    claims.email = user.email;
-    // Only Discord's own word makes an address verified.
-    claims.email_verified = user.verified === true;
-  }
+  if (scopes.includes("email")) Object.assign(claims, emailClaims(user, policy));
   return claims;
 }

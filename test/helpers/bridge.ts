@@ -18,6 +18,13 @@ export const LEGACY = {
   secret: "legacy-secret-0123456789",
   redirectUri: "https://legacy.example.com/oauth/callback",
 } as const;
+/** A client that asks for synthetic addresses for users without a verified email. */
+export const OUTLINE = {
+  clientId: "outline",
+  secret: "outline-secret-0123456789",
+  redirectUri: "https://outline.example.com/auth/oidc.callback",
+  syntheticEmailDomain: "discord.bridge.test",
+} as const;
 export const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 export const CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // RFC 7636 appendix B
 

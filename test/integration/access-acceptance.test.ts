@@ -224,8 +224,9 @@ function expectClaims(l: Login, t: Truth): void {
   expect(l.tokens.claims()).toMatchObject({ sub: t.user.id, iss: ISSUER, aud: ACCESS.clientId, nonce: l.start.nonce });
 
   expect(p.preferred_username).toBe(t.user.username);
-  if (t.user.email) expect(p.email).toBe(t.user.email);
-  else expect(p.email).toBeUndefined();
+  // Access takes `email` as the identity: only an address Discord verified is sent.
+  if (t.user.email && t.user.verified === true) expect(p).toMatchObject({ email: t.user.email, email_verified: true });
+  else expect([p.email, p.email_verified]).toEqual([undefined, undefined]);
 
   // guilds and groups: always present with the guilds scope (empty for carol), no duplicates.
   expect(Array.isArray(p.guilds), "guilds claim is an array").toBe(true);

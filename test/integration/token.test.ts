@@ -4,7 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { FAKE_USERS } from "../helpers/fake-discord";
 import {
-  ACCESS, GRAFANA, CHALLENGE, ISSUER, VERIFIER, accessBasic, accessParams, call, codeFor, oauthError, redeem, rfcBasic, tokenRequest,
+  ACCESS, GRAFANA, OUTLINE, CHALLENGE, ISSUER, VERIFIER, accessBasic, accessParams, call, codeFor, oauthError, redeem, rfcBasic, tokenRequest,
 } from "../helpers/bridge";
 
 afterEach(() => {
@@ -55,13 +55,41 @@ describe("/token issues tokens", () => {
     expect((await redeem(await codeFor("alice"), { client_id: ACCESS.clientId })).status).toBe(200);
   });
 
-  it("emits email_verified false for an unverified Discord email, and no email when Discord has none", async () => {
+  it("sends an email only when Discord verified it: an unverified address is never an identity", async () => {
     const bob = decodeJwt((await (await redeem(await codeFor("bob"))).json<{ id_token: string }>()).id_token);
-    expect(bob).toMatchObject({ email: "bob@example.net", email_verified: false, name: "bob", preferred_username: "bob" });
+    expect(FAKE_USERS.bob).toMatchObject({ email: "bob@example.net", verified: false });
+    expect(bob).toMatchObject({ sub: FAKE_USERS.bob!.id, name: "bob", preferred_username: "bob" });
+    expect(bob.email).toBeUndefined();
+    expect(bob.email_verified).toBeUndefined();
+    expect(JSON.stringify(bob)).not.toContain("bob@example.net");
     expect(bob.picture).toMatch(/^https:\/\/cdn\.discordapp\.com\/embed\/avatars\/[0-5]\.png$/);
     const carol = decodeJwt((await (await redeem(await codeFor("carol"))).json<{ id_token: string }>()).id_token);
     expect(carol.email).toBeUndefined();
     expect(carol.email_verified).toBeUndefined();
+  });
+
+  it("a client with syntheticEmailDomain gets <id>@<domain>, never verified, for users without a verified email", async () => {
+    const outline = { client_id: OUTLINE.clientId, redirect_uri: OUTLINE.redirectUri };
+    const tokens = async (user: string) => {
+      const code = await codeFor(user, accessParams(outline));
+      const res = await redeem(code, { redirect_uri: OUTLINE.redirectUri }, { Authorization: accessBasic(OUTLINE.clientId, OUTLINE.secret) });
+      expect(res.status).toBe(200);
+      const body = await res.json<{ id_token: string; access_token: string }>();
+      const info = await (await call("/userinfo", { headers: { Authorization: `Bearer ${body.access_token}` } })).json<Record<string, unknown>>();
+      return { id: decodeJwt(body.id_token), info };
+    };
+    for (const user of ["bob", "carol"]) {
+      const { id, info } = await tokens(user);
+      const synthetic = { email: `${FAKE_USERS[user]!.id}@discord.bridge.test`, email_verified: false };
+      expect(id).toMatchObject(synthetic);
+      expect(info).toMatchObject(synthetic);
+    }
+    // A verified address is sent as it is.
+    expect((await tokens("alice")).id).toMatchObject({ email: "alice@example.com", email_verified: true });
+    // Without the email scope, no email of either kind.
+    const code = await codeFor("bob", accessParams({ ...outline, scope: "openid profile" }));
+    const res = await redeem(code, { redirect_uri: OUTLINE.redirectUri }, { Authorization: accessBasic(OUTLINE.clientId, OUTLINE.secret) });
+    expect(decodeJwt((await res.json<{ id_token: string }>()).id_token).email).toBeUndefined();
   });
 
   it("puts only what the scopes allow into the ID token, and no nonce when none was sent", async () => {

@@ -9,6 +9,7 @@ const aliceBridgeClaims = {
   id: alice.id,
   preferred_username: alice.username,
   email: alice.email,
+  email_verified: true,
   guilds: [G.main, G.art, G.other],
   [`roles:${G.main}`]: [R.mod, R.member],
   [`roles:${G.art}`]: [R.artist],
@@ -19,6 +20,7 @@ const expectedAlice = {
   userId: alice.id,
   username: alice.username,
   email: alice.email,
+  emailVerified: true,
   guilds: [G.main, G.art, G.other],
   roles: { [G.main]: [R.mod, R.member], [G.art]: [R.artist] },
   groups: [G.main, G.art, G.other, `${G.main}:${R.mod}`, `${G.main}:${R.member}`, "moderators"],
@@ -39,7 +41,7 @@ describe("toIdentity: where the claims are", () => {
 
   it("prefers top level, then custom, then oidc_fields", () => {
     const who = toIdentity(
-      { email: "top@example.com", custom: { email: "custom@example.com", id: alice.id }, oidc_fields: { email: "oidc@example.com", id: bob.id, preferred_username: "from-oidc" } },
+      { email: "top@example.com", email_verified: true, custom: { email: "custom@example.com", id: alice.id }, oidc_fields: { email: "oidc@example.com", id: bob.id, preferred_username: "from-oidc" } },
       "access",
     );
     expect(who.email).toBe("top@example.com");
@@ -51,6 +53,24 @@ describe("toIdentity: where the claims are", () => {
     const who = toIdentity({ custom: [aliceBridgeClaims], oidc_fields: "x" }, "access");
     expect(who.userId).toBeUndefined();
     expect(who.guilds).toBeUndefined();
+  });
+});
+
+describe("toIdentity: email", () => {
+  it("gives an email only when the token calls it verified; the raw claim stays in claims", () => {
+    for (const verified of [false, undefined, "true", 1]) {
+      const payload = { id: bob.id, email: "victim@company.com", ...(verified !== undefined && { email_verified: verified }) };
+      const who = toIdentity(payload, "access");
+      expect(who.email).toBeUndefined();
+      expect(who.claims.email).toBe("victim@company.com");
+    }
+    expect(toIdentity({ id: bob.id, email: "bob@example.net", email_verified: true }, "bridge")).toMatchObject({ email: "bob@example.net", emailVerified: true });
+  });
+
+  it("a synthetic address (email_verified false) is not an email", () => {
+    const who = toIdentity({ id: bob.id, email: `${bob.id}@discord.example.com`, email_verified: false }, "bridge");
+    expect(who.email).toBeUndefined();
+    expect(who.emailVerified).toBe(false);
   });
 });
 
