@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_KEY_POLICY, validateConfig, type KeyPolicy } from "../src/config.ts";
-import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, signingKey, statusAt, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
+import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, sealingKeyAt, signingKey, statusAt, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
 import { rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
 import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
 import { consoleIo, type Io } from "./check.ts";
@@ -72,6 +72,13 @@ export function keyTable(set: KeySet, now: number, policy: RotationPolicy): stri
     const dropAfter = k.supersededAt ? new Date(Date.parse(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs).toISOString() : undefined;
     rows.push([k.kid, k.alg, statusAt(set, k, now), day(k.createdAt), day(k.activatesAt), day(k.supersededAt), day(dropAfter)]);
   }
+  // Sealing keys: their times only, never the secret.
+  const inUse = sealingKeyAt(set, now)?.kid;
+  for (const k of set.sealingKeys ?? []) {
+    const status = Date.parse(k.activatesAt) > now ? "next" : k.kid === inUse ? "current" : "retired";
+    const dropAfter = k.supersededAt ? new Date(Date.parse(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs).toISOString() : undefined;
+    rows.push([k.kid, "sealing", status, day(k.createdAt), day(k.activatesAt), day(k.supersededAt), day(dropAfter)]);
+  }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return [`key set revision ${set.revision}, updated ${day(set.updatedAt)} UTC`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())];
 }
@@ -131,7 +138,7 @@ export async function runKeys(argv: readonly string[], kvFor: (t: { remote: bool
       }
       const activatesAt = set && signingKey(set, alg, now) ? now + policy.leadMs : now;
       const key = await createKey(alg, activatesAt, now);
-      next = { version: 1, revision: (set?.revision ?? 0) + 1, updatedAt: new Date(now).toISOString(), keys: [...keys, key] };
+      next = { ...set, version: 1, revision: (set?.revision ?? 0) + 1, updatedAt: new Date(now).toISOString(), keys: [...keys, key] };
       io.out(`  created ${alg} key ${key.kid}: published now, signs from ${key.activatesAt}`);
     }
     kv.write(JSON.stringify(next));

@@ -3,8 +3,8 @@
 // never a stack trace. Entry modules (src/index.ts, dev/, tests) choose which config.json to bundle.
 import { loadSettings, type Settings } from "./config";
 import { issuerFor, type RequestContext } from "./context";
-import { ConfigError } from "./errors";
-import { errorPage, jsonResponse } from "./http";
+import { ConfigError, OAuthError } from "./errors";
+import { errorPage, jsonResponse, oauthErrorResponse } from "./http";
 import { rotateKeys } from "./keys/scheduled";
 import { logUnexpected } from "./log";
 import { router } from "./router";
@@ -49,6 +49,11 @@ export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
       try {
         return await router.fetch(request, ctx);
       } catch (err) {
+        // An OAuthError that no endpoint answered (a key store that is down, say) keeps its status.
+        if (err instanceof OAuthError) {
+          logUnexpected(new URL(request.url).pathname, err);
+          return wantsHtml(request) ? errorPage("The login service is not available", err.description, err.status) : oauthErrorResponse(err);
+        }
         logUnexpected(new URL(request.url).pathname, err);
         if (wantsHtml(request)) return errorPage("Something went wrong", "The login service had an unexpected problem. Try again in a minute.", 500);
         return jsonResponse({ error: "server_error", error_description: "unexpected error" }, { status: 500 });

@@ -21,9 +21,13 @@ function nameFor(origin: string): string {
   return origin.startsWith("https://") ? SECURE_NAME : LOCAL_NAME;
 }
 
-/** The browser's binding value: the existing cookie's, or a new one. */
-export function readBinding(request: Request): { value: string; fresh: boolean } {
-  const existing = cookieValue(request, SECURE_NAME) ?? cookieValue(request, LOCAL_NAME);
+/**
+ * The browser's binding value: the existing cookie's, or a new one. Only the cookie name that fits the
+ * issuer is read: a plain `dob_bind` can be planted from a sibling subdomain or over http, and adopting
+ * it would let an attacker bind a victim's login to the attacker's browser (login CSRF).
+ */
+export function readBinding(request: Request, issuer: string): { value: string; fresh: boolean } {
+  const existing = cookieValue(request, nameFor(issuer));
   if (existing !== undefined && VALUE.test(existing)) return { value: existing, fresh: false };
   return { value: randomToken(16), fresh: true };
 }

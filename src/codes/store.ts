@@ -1,6 +1,7 @@
-// One-time authorization codes in a SQLite-backed Durable Object: strongly consistent, so a code can
-// be taken exactly once (RFC 6749 4.1.2: single use). Only the SHA-256 of a code is stored.
-// A login costs two DO requests: `put` at /callback and `take` at /token.
+// One-time values in a SQLite-backed Durable Object: strongly consistent, so an authorization code can
+// be taken exactly once (RFC 6749 4.1.2: single use; only its SHA-256 is stored), and the state sent
+// through Discord completes exactly one callback (its id is claimed before any Discord call).
+// A login costs three DO requests: `claimState` and `put` at /callback, `take` at /token.
 import { DurableObject } from "cloudflare:workers";
 import type { UserClaims } from "../tokens/claims";
 import { randomToken, sha256Base64url } from "./random";
@@ -27,6 +28,14 @@ export class CodeStore extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS codes (hash TEXT PRIMARY KEY, grant TEXT NOT NULL, expires_at INTEGER NOT NULL)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
+  }
+
+  /** Record a state's id as used; false when it was used before. Kept until the state expires. */
+  claimState(id: string, expiresAt: number): boolean {
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM states WHERE expires_at < ?", Date.now());
+    return sql.exec("INSERT INTO states (id, expires_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING RETURNING id", id, expiresAt).toArray().length === 1;
   }
 
   put(hash: string, grant: string, expiresAt: number): void {
@@ -55,6 +64,11 @@ export async function issueCode(env: Env, grant: CodeGrant): Promise<string> {
   const code = randomToken(32);
   await stub(env).put(await sha256Base64url(code), JSON.stringify(grant), Date.now() + CODE_TTL_SECONDS * 1000);
   return code;
+}
+
+/** Claim the state with id `id` (valid until `expiresAt`, ms) for one callback; false when already claimed. */
+export function claimState(env: Env, id: string, expiresAt: number): Promise<boolean> {
+  return stub(env).claimState(id, expiresAt);
 }
 
 /** Take a code once. Unknown, replayed and expired codes all return null. */

@@ -6,9 +6,11 @@ import { optional, readParams, rejectDuplicates, type Params } from "../checks/p
 import { checkChallenge } from "../checks/pkce";
 import { seal } from "../codes/seal";
 import { bindingCookie, readBinding } from "../codes/binding";
+import { randomToken } from "../codes/random";
 import { discordRedirectUri, type RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { errorPage, redirect } from "../http";
+import { sealingKeys } from "../keys/store";
 import { logLogin } from "../log";
 import { discordScopesFor, guildPlan } from "../guilds/plan";
 import { grantedScopes } from "../tokens/scopes";
@@ -27,6 +29,7 @@ export interface PendingAuthorization {
   readonly cc?: string; // PKCE S256 challenge
   readonly p?: "none"; // prompt=none was requested
   readonly b: string; // browser binding (cookie value)
+  readonly j: string; // this state's id: it completes one callback
 }
 
 interface ValidRequest {
@@ -121,18 +124,19 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     return errorRedirect(target.redirectUri, err, params.values.get("state"), ctx.issuer);
   }
 
-  const binding = readBinding(request);
+  const binding = readBinding(request, ctx.issuer);
   const pending: PendingAuthorization = {
     c: target.client.clientId,
     r: target.redirectUri,
     sc: valid.scope,
     b: binding.value,
+    j: randomToken(16),
     ...(valid.state !== undefined && { s: valid.state }),
     ...(valid.nonce !== undefined && { n: valid.nonce }),
     ...(valid.challenge !== undefined && { cc: valid.challenge }),
     ...(valid.promptNone && { p: "none" as const }),
   };
-  const sealed = await seal({ ...pending }, "upstream-state", ctx.settings.discordClientSecret, UPSTREAM_STATE_TTL_SECONDS);
+  const sealed = await seal({ ...pending }, "upstream-state", await sealingKeys(ctx.env), UPSTREAM_STATE_TTL_SECONDS);
 
   const discord = new URL(ctx.settings.discordAuthorizeUrl);
   discord.searchParams.set("response_type", "code");

@@ -4,7 +4,7 @@
 import { findClient, type ClientConfig } from "../config";
 import { bindingFrom } from "../codes/binding";
 import { UnsealError, unseal } from "../codes/seal";
-import { issueCode } from "../codes/store";
+import { claimState, issueCode } from "../codes/store";
 import { readParams } from "../checks/params";
 import { discordRedirectUri, type RequestContext } from "../context";
 import { DiscordError } from "../discord/client";
@@ -14,6 +14,7 @@ import { checkGate, type Refusal } from "../guilds/gate";
 import { guildClaims } from "../guilds/membership";
 import { guildPlan } from "../guilds/plan";
 import { errorPage, escapeHtml, htmlPage } from "../http";
+import { sealingKeys } from "../keys/store";
 import { logLogin, logUnexpected } from "../log";
 import { claimsFor } from "../tokens/claims";
 import { grantedScopes } from "../tokens/scopes";
@@ -23,7 +24,7 @@ import { codeRedirect, errorLocation, errorRedirect } from "./redirect";
 function isPending(p: Record<string, unknown>): p is Record<string, unknown> & PendingAuthorization {
   const optionalString = (v: unknown) => v === undefined || typeof v === "string";
   return (
-    typeof p.c === "string" && typeof p.r === "string" && typeof p.sc === "string" && typeof p.b === "string" &&
+    typeof p.c === "string" && typeof p.r === "string" && typeof p.sc === "string" && typeof p.b === "string" && typeof p.j === "string" &&
     optionalString(p.s) && optionalString(p.n) && optionalString(p.cc) && (p.p === undefined || p.p === "none")
   );
 }
@@ -81,10 +82,12 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   const sealed = params.values.get("state");
   if (sealed === undefined) return deny("state_missing", "The response from Discord has no state. Start the login again from the application.");
   let pending: PendingAuthorization;
+  let stateExpires: number;
   try {
-    const payload = await unseal(sealed, "upstream-state", ctx.settings.discordClientSecret);
-    if (!isPending(payload)) throw new UnsealError("invalid");
+    const payload = await unseal(sealed, "upstream-state", await sealingKeys(ctx.env));
+    if (!isPending(payload) || typeof payload.exp !== "number") throw new UnsealError("invalid");
     pending = payload;
+    stateExpires = payload.exp * 1000;
     clientId = payload.c;
   } catch (err) {
     if (!(err instanceof UnsealError)) throw err;
@@ -107,6 +110,17 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     logLogin({ step: "callback", result: err.error === "access_denied" ? "denied" : "error", client: client.clientId, discordUserId, reason: err.detail ?? err.error });
     return errorRedirect(pending.r, err, pending.s, ctx.issuer);
   };
+
+  // One callback per state, decided before Discord is called: a replayed callback (the back button, a
+  // leaked URL) cannot log anyone in again.
+  let firstUse: boolean;
+  try {
+    firstUse = await claimState(ctx.env, pending.j, stateExpires);
+  } catch (err) {
+    logUnexpected("codes.claimState", err);
+    return fail(new OAuthError("temporarily_unavailable", "The login service could not store the login; try again", { detail: "code_store_failed" }));
+  }
+  if (!firstUse) return deny("state_used", "This login has already been completed. Start it again from the application.");
 
   if (params.duplicates.length > 0) return fail(new OAuthError("server_error", "Discord's response repeated a parameter", { detail: "discord:duplicate_params" }));
   const discordError = params.values.get("error");

@@ -8,7 +8,7 @@ import type { ClientConfig } from "../config";
 import type { RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
-import { signerFor } from "../keys/store";
+import { sealingKeys, signerFor } from "../keys/store";
 import { logLogin } from "../log";
 import { ACCESS_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
 import { ID_TOKEN_BUDGET_BYTES, overBudget } from "../tokens/budget";
@@ -44,7 +44,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
       claims: grant.claims,
     });
     const accessToken = await mintAccessToken(
-      ctx.settings.discordClientSecret,
+      await sealingKeys(ctx.env),
       { sub: grant.sub, clientId: client.clientId, scope: grant.scope, claims: grant.claims },
       ctx.issuer,
     );

@@ -5,6 +5,7 @@ import { UnsealError } from "../codes/seal";
 import type { RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
+import { sealingKeys } from "../keys/store";
 import { readAccessToken } from "../tokens/mint";
 
 const REALM = 'realm="discord-oidc-bridge"';
@@ -29,7 +30,7 @@ export async function userinfo(request: Request, ctx: RequestContext): Promise<R
     const token = await presentedToken(request);
     // RFC 6750 3.1: no error code when the request carried no token at all.
     if (token === undefined) return oauthErrorResponse(new OAuthError("invalid_token", "an access token is required"), `Bearer ${REALM}`);
-    const grant = await readAccessToken(ctx.settings.discordClientSecret, token, ctx.issuer);
+    const grant = await readAccessToken(await sealingKeys(ctx.env), token, ctx.issuer);
     return jsonResponse({ sub: grant.sub, ...grant.claims });
   } catch (err) {
     if (err instanceof UnsealError) {

@@ -3,7 +3,7 @@
 // KV (KEYSET_KV_KEY) is the copy everyone reads; the DO keeps the last set it wrote in its own
 // storage and, between the two, trusts the higher `revision` (the `npm run keys` CLI writes KV).
 import { DurableObject } from "cloudflare:workers";
-import { createKey, KEYSET_KV_KEY, parseKeySet, type KeySet, type SigningAlg } from "./keyset";
+import { createKey, createSealingKey, KEYSET_KV_KEY, parseKeySet, sealingKeyAt, type KeySet, type SigningAlg } from "./keyset";
 import { rotateKeySet, type RotationPolicy, type RotationResult } from "./rotation";
 
 /** Readers that find KV empty or corrupt ask us; republish at most this often (KV: 1,000 writes a day). */
@@ -29,17 +29,25 @@ export class KeyKeeper extends DurableObject<Env> {
   }
 
   /**
-   * The key set for a reader that found none in KV: creates the first ES256 key if there is none
-   * (RSA keys come only from the scheduled rotation or the CLI), and republishes at most once a minute.
+   * The key set for a reader that found none in KV, or one without a sealing key in use: creates the
+   * first ES256 key and the first sealing key if there are none (RSA keys come only from the scheduled
+   * rotation or the CLI), and republishes at most once a minute.
    */
   async keySet(): Promise<KeySet> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const now = Date.now();
       const { set, kvBehind } = await this.newest();
+      const updatedAt = new Date(now).toISOString();
       if (!set) {
-        const first: KeySet = { version: 1, revision: 1, updatedAt: new Date(now).toISOString(), keys: [await createKey("ES256", now, now)] };
+        const first: KeySet = { version: 1, revision: 1, updatedAt, keys: [await createKey("ES256", now, now)], sealingKeys: [createSealingKey(now, now)] };
         await this.save(first, true);
         return first;
+      }
+      if (!sealingKeyAt(set, now)) {
+        // A set from before sealing keys existed (or whose keys all lie in the future).
+        const sealed: KeySet = { ...set, revision: set.revision + 1, updatedAt, sealingKeys: [...(set.sealingKeys ?? []), createSealingKey(now, now)] };
+        await this.save(sealed, true);
+        return sealed;
       }
       if (kvBehind && now - this.publishedAt >= REPUBLISH_AFTER_MS) await this.save(set, true);
       return set;

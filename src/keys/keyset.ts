@@ -1,11 +1,14 @@
-// The signing key set, stored in Workers KV under KEYSET_KV_KEY. This is the one place its shape is
-// defined (README "Storage" documents it for operators):
+// The key set, stored in Workers KV under KEYSET_KV_KEY. This is the one place its shape is defined
+// (README "Storage" documents it for operators):
 //   { "version": 1, "revision": 7, "updatedAt": ISO,
-//     "keys": [ { kid, alg, status, createdAt, activatesAt, supersededAt?, publicJwk, privateJwk } ] }
+//     "keys": [ { kid, alg, status, createdAt, activatesAt, supersededAt?, publicJwk, privateJwk } ],
+//     "sealingKeys": [ { kid, createdAt, activatesAt, supersededAt?, secret } ] }
 // `kid` is the RFC 7638 thumbprint of the public key. Only `publicJwk` ever leaves the Worker.
 // A key signs from `activatesAt` until the next key of its algorithm activates (`supersededAt`);
 // `status` is what the last writer computed, the request path derives it from the times again.
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
+// Sealing keys (the state sent through Discord, our access tokens) are 256 random bits made by the
+// bridge (`secret`, base64url): nobody else holds them, not even Discord. They follow the same timeline.
+import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from "jose";
 
 export const KEYSET_KV_KEY = "signing-keys";
 
@@ -25,12 +28,24 @@ export interface StoredKey {
   readonly privateJwk: JWK;
 }
 
+/** A symmetric key for sealing; never leaves the Worker. */
+export interface SealingKey {
+  readonly kid: string;
+  readonly createdAt: string;
+  readonly activatesAt: string;
+  readonly supersededAt?: string | undefined;
+  /** 32 random bytes, base64url. */
+  readonly secret: string;
+}
+
 export interface KeySet {
   readonly version: 1;
   /** Bumped by every write, so writers can tell which copy is newer. */
   readonly revision: number;
   readonly updatedAt: string;
   readonly keys: readonly StoredKey[];
+  /** Absent in sets written before sealing keys existed; the KeyKeeper adds them. */
+  readonly sealingKeys?: readonly SealingKey[] | undefined;
 }
 
 export function isSigningAlg(value: unknown): value is SigningAlg {
@@ -53,6 +68,36 @@ export async function createKey(alg: SigningAlg, activatesAt: number, now: numbe
   };
 }
 
+/** A new sealing key: 256 random bits (cheap: fine anywhere). */
+export function createSealingKey(activatesAt: number, now: number): SealingKey {
+  return {
+    kid: `s-${base64url.encode(crypto.getRandomValues(new Uint8Array(9)))}`,
+    createdAt: new Date(now).toISOString(),
+    activatesAt: new Date(activatesAt).toISOString(),
+    secret: base64url.encode(crypto.getRandomValues(new Uint8Array(32))),
+  };
+}
+
+const isTime = (v: unknown) => typeof v === "string" && !Number.isNaN(Date.parse(v));
+const isOptionalTime = (v: unknown) => v === undefined || isTime(v);
+const isB64 = (v: unknown) => typeof v === "string" && /^[A-Za-z0-9_-]+$/.test(v);
+
+/** The private JWK members each algorithm needs; a key without them cannot sign. */
+const PRIVATE_MEMBERS: Readonly<Record<SigningAlg, readonly string[]>> = { ES256: ["x", "y", "d"], RS256: ["n", "e", "d", "p", "q", "dp", "dq", "qi"] };
+
+function isPrivateJwk(jwk: unknown, alg: SigningAlg): boolean {
+  if (typeof jwk !== "object" || jwk === null) return false;
+  const j = jwk as Record<string, unknown>;
+  if (j.kty !== (alg === "ES256" ? "EC" : "RSA") || (alg === "ES256" && j.crv !== "P-256")) return false;
+  return PRIVATE_MEMBERS[alg].every((m) => isB64(j[m]));
+}
+
+function isSealingKey(k: unknown): k is SealingKey {
+  if (typeof k !== "object" || k === null) return false;
+  const key = k as Record<string, unknown>;
+  return typeof key.kid === "string" && isTime(key.createdAt) && isTime(key.activatesAt) && isOptionalTime(key.supersededAt) && typeof key.secret === "string" && /^[A-Za-z0-9_-]{43}$/.test(key.secret);
+}
+
 function isStoredKey(k: unknown): k is StoredKey {
   if (typeof k !== "object" || k === null) return false;
   const key = k as Record<string, unknown>;
@@ -61,13 +106,11 @@ function isStoredKey(k: unknown): k is StoredKey {
     isSigningAlg(key.alg) &&
     (key.status === "next" || key.status === "current" || key.status === "retired") &&
     typeof key.createdAt === "string" &&
-    typeof key.activatesAt === "string" &&
-    !Number.isNaN(Date.parse(key.activatesAt)) &&
-    (key.supersededAt === undefined || (typeof key.supersededAt === "string" && !Number.isNaN(Date.parse(key.supersededAt)))) &&
+    isTime(key.activatesAt) &&
+    isOptionalTime(key.supersededAt) &&
     typeof key.publicJwk === "object" &&
     key.publicJwk !== null &&
-    typeof key.privateJwk === "object" &&
-    key.privateJwk !== null
+    isPrivateJwk(key.privateJwk, key.alg)
   );
 }
 
@@ -81,9 +124,10 @@ export function parseKeySet(text: string | null): KeySet | null {
     return null;
   }
   if (typeof raw !== "object" || raw === null) return null;
-  const { version, revision, keys } = raw as { version?: unknown; revision?: unknown; keys?: unknown };
+  const { version, revision, keys, sealingKeys } = raw as { version?: unknown; revision?: unknown; keys?: unknown; sealingKeys?: unknown };
   if (version !== 1 || typeof revision !== "number" || !Array.isArray(keys) || keys.length === 0) return null;
   if (!keys.every(isStoredKey)) return null;
+  if (sealingKeys !== undefined && !(Array.isArray(sealingKeys) && sealingKeys.every(isSealingKey))) return null;
   return raw as KeySet;
 }
 
@@ -91,12 +135,22 @@ const time = (iso: string) => Date.parse(iso);
 
 /** The key that signs for `alg` at `now`: the latest one whose activation has come. */
 export function signingKey(set: KeySet, alg: SigningAlg, now: number): StoredKey | undefined {
-  let best: StoredKey | undefined;
-  for (const k of set.keys) {
-    if (k.alg !== alg || time(k.activatesAt) > now) continue;
+  return activeAt(set.keys.filter((k) => k.alg === alg), now);
+}
+
+/** The latest of `items` whose activation has come: the one in use at `now`. */
+export function activeAt<T extends { readonly activatesAt: string }>(items: readonly T[], now: number): T | undefined {
+  let best: T | undefined;
+  for (const k of items) {
+    if (time(k.activatesAt) > now) continue;
     if (!best || time(k.activatesAt) > time(best.activatesAt)) best = k;
   }
   return best;
+}
+
+/** The sealing key that seals at `now`. */
+export function sealingKeyAt(set: KeySet, now: number): SealingKey | undefined {
+  return activeAt(set.sealingKeys ?? [], now);
 }
 
 /** A key's status at `now`, derived from the times (the stored `status` may be older). */

@@ -1,7 +1,8 @@
 // Key rotation as a pure step over the key set: create the first key, publish the next key a lead
-// time before it signs, mark superseded keys, and drop them once no live token can need them.
+// time before it is used, mark superseded keys, and drop them once no live token can need them. The
+// signing keys of each algorithm and the sealing keys follow the same timeline.
 // Running it twice at the same instant changes nothing.
-import { signingKey, statusAt, SIGNING_ALGS, type KeySet, type SigningAlg, type StoredKey } from "./keyset";
+import { activeAt, createSealingKey, statusAt, SIGNING_ALGS, type KeySet, type SealingKey, type SigningAlg, type StoredKey } from "./keyset";
 
 export interface RotationPolicy {
   /** How long a key signs before the next one takes over. */
@@ -10,11 +11,12 @@ export interface RotationPolicy {
   readonly leadMs: number;
   /** Extra time a superseded key stays published beyond the longest token it signed. */
   readonly retireMarginMs: number;
-  /** The longest lifetime of anything it signs (ID tokens). */
+  /** The longest lifetime of anything a key signs or seals (ID tokens, access tokens, login state). */
   readonly maxTokenLifetimeMs: number;
 }
 
 export type KeyMaker = (alg: SigningAlg, activatesAt: number, now: number) => Promise<StoredKey>;
+export type SealingKeyMaker = (activatesAt: number, now: number) => SealingKey;
 
 export interface RotationResult {
   readonly set: KeySet;
@@ -25,47 +27,65 @@ export interface RotationResult {
 const time = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** One rotation step at `now` for the algorithms in `needed` (other algorithms only age out). */
-export async function rotateKeySet(current: KeySet | null, now: number, policy: RotationPolicy, needed: readonly SigningAlg[], makeKey: KeyMaker): Promise<RotationResult> {
-  let keys: StoredKey[] = [...(current?.keys ?? [])];
-  const changes: string[] = [];
-  const set = () => ({ version: 1 as const, revision: current?.revision ?? 0, updatedAt: current?.updatedAt ?? iso(now), keys });
+interface Timed {
+  readonly kid: string;
+  readonly activatesAt: string;
+  readonly supersededAt?: string | undefined;
+}
 
-  for (const alg of SIGNING_ALGS) {
-    if (!needed.includes(alg)) continue;
-    const active = signingKey(set(), alg, now);
-    if (!active) {
-      const key = await makeKey(alg, now, now);
-      keys.push(key);
-      changes.push(`created ${alg} key ${key.kid}, signing now`);
-      continue;
-    }
-    const pending = keys.some((k) => k.alg === alg && time(k.activatesAt) > now);
+/**
+ * One key's timeline: a first key in use at once, the next one published a lead time before it takes
+ * over, and superseded ones kept as long as something they made can still be presented.
+ */
+async function stepTimeline<T extends Timed>(items: readonly T[], label: string, now: number, policy: RotationPolicy, make: ((activatesAt: number) => Promise<T>) | undefined, changes: string[]): Promise<T[]> {
+  let keys = [...items];
+  const active = activeAt(keys, now);
+  if (make && !active) {
+    const key = await make(now);
+    keys.push(key);
+    changes.push(`created ${label} key ${key.kid}, in use now`);
+  } else if (make && active) {
+    const pending = keys.some((k) => time(k.activatesAt) > now);
     const due = time(active.activatesAt) + policy.periodMs;
     if (!pending && due - policy.leadMs <= now) {
       const activatesAt = Math.max(due, now + policy.leadMs);
-      const key = await makeKey(alg, activatesAt, now);
+      const key = await make(activatesAt);
       keys.push(key);
-      changes.push(`created ${alg} key ${key.kid}, published now, signing from ${iso(activatesAt)}`);
+      changes.push(`created ${label} key ${key.kid}, published now, in use from ${iso(activatesAt)}`);
     }
   }
 
-  // supersededAt: when the next key of the same algorithm took over (only once that has happened).
+  // supersededAt: when the next key took over (only once that has happened).
   keys = keys.map((k) => {
     const successor = keys
-      .filter((s) => s.alg === k.alg && time(s.activatesAt) > time(k.activatesAt) && time(s.activatesAt) <= now)
+      .filter((s) => time(s.activatesAt) > time(k.activatesAt) && time(s.activatesAt) <= now)
       .sort((a, b) => time(a.activatesAt) - time(b.activatesAt))[0];
     const supersededAt = successor?.activatesAt;
     return supersededAt === k.supersededAt ? k : { ...k, supersededAt };
   });
 
-  // Drop keys no token can need any more: superseded longer ago than a token lives, plus the margin.
-  const keep = (k: StoredKey) => k.supersededAt === undefined || time(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs > now;
-  for (const k of keys.filter((k) => !keep(k))) changes.push(`dropped ${k.alg} key ${k.kid} (superseded ${k.supersededAt})`);
-  keys = keys.filter(keep);
+  // Drop keys nothing can need any more: superseded longer ago than a token lives, plus the margin.
+  const keep = (k: T) => k.supersededAt === undefined || time(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs > now;
+  for (const k of keys.filter((k) => !keep(k))) changes.push(`dropped ${label} key ${k.kid} (superseded ${k.supersededAt})`);
+  return keys.filter(keep);
+}
+
+/**
+ * One rotation step at `now` for the signing algorithms in `needed` (other algorithms only age out)
+ * and for the sealing keys (always needed). `policy.maxTokenLifetimeMs` must cover everything sealed too.
+ */
+export async function rotateKeySet(current: KeySet | null, now: number, policy: RotationPolicy, needed: readonly SigningAlg[], makeKey: KeyMaker, makeSealingKey: SealingKeyMaker = createSealingKey): Promise<RotationResult> {
+  const changes: string[] = [];
+  let keys: StoredKey[] = [];
+  for (const alg of SIGNING_ALGS) {
+    const mine = (current?.keys ?? []).filter((k) => k.alg === alg);
+    const make = needed.includes(alg) ? (activatesAt: number) => makeKey(alg, activatesAt, now) : undefined;
+    keys.push(...(await stepTimeline(mine, alg, now, policy, make, changes)));
+  }
+  const sealingKeys = await stepTimeline(current?.sealingKeys ?? [], "sealing", now, policy, async (activatesAt) => makeSealingKey(activatesAt, now), changes);
 
   // Refresh the stored status.
-  const snapshot = set();
+  const snapshot: KeySet = { version: 1, revision: 0, updatedAt: iso(now), keys };
   keys = keys.map((k) => {
     const status = statusAt(snapshot, k, now);
     if (status === k.status) return k;
@@ -74,7 +94,7 @@ export async function rotateKeySet(current: KeySet | null, now: number, policy: 
   });
 
   if (changes.length === 0 && current) return { set: current, changes };
-  return { set: { version: 1, revision: (current?.revision ?? 0) + 1, updatedAt: iso(now), keys }, changes };
+  return { set: { version: 1, revision: (current?.revision ?? 0) + 1, updatedAt: iso(now), keys, sealingKeys }, changes };
 }
 
 const HOUR_MS = 3_600_000;

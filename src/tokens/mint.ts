@@ -1,7 +1,7 @@
 // Token minting: the signed ID token (OIDC Core 2) and our own opaque access token, which is a sealed
 // blob that only /userinfo accepts. Neither carries anything from Discord but the user's claims.
 import { SignJWT } from "jose";
-import { seal, unseal, UnsealError } from "../codes/seal";
+import { seal, unseal, UnsealError, type SealingKeys } from "../codes/seal";
 import type { Signer } from "../keys/store";
 import type { UserClaims } from "./claims";
 
@@ -37,13 +37,13 @@ export interface AccessGrant {
   readonly claims: UserClaims;
 }
 
-export function mintAccessToken(secret: string, grant: AccessGrant, issuer: string): Promise<string> {
-  return seal({ sub: grant.sub, cid: grant.clientId, scope: grant.scope, iss: issuer, claims: grant.claims }, "access-token", secret, ACCESS_TOKEN_TTL_SECONDS);
+export function mintAccessToken(keys: SealingKeys, grant: AccessGrant, issuer: string): Promise<string> {
+  return seal({ sub: grant.sub, cid: grant.clientId, scope: grant.scope, iss: issuer, claims: grant.claims }, "access-token", keys, ACCESS_TOKEN_TTL_SECONDS);
 }
 
 /** Open an access token; throws UnsealError when it is expired, forged or not ours. */
-export async function readAccessToken(secret: string, token: string, issuer: string): Promise<AccessGrant> {
-  const p = await unseal(token, "access-token", secret);
+export async function readAccessToken(keys: SealingKeys, token: string, issuer: string): Promise<AccessGrant> {
+  const p = await unseal(token, "access-token", keys);
   if (p.iss !== issuer || typeof p.sub !== "string" || typeof p.cid !== "string" || typeof p.scope !== "string" || typeof p.claims !== "object" || p.claims === null) {
     throw new UnsealError("invalid");
   }

@@ -1,7 +1,7 @@
 // /authorize: client and redirect_uri first (a page, never a redirect), then the request itself
 // (errors redirect to the client with state and iss), then the trip to Discord.
 import { describe, expect, it } from "vitest";
-import { ACCESS, CHALLENGE, GRAFANA, ISSUER, accessParams, authorizeUrl, call, startLogin } from "../helpers/bridge";
+import { ACCESS, CHALLENGE, GRAFANA, ISSUER, accessParams, authorizeUrl, call, callback, discordCalls, discordCode, startLogin } from "../helpers/bridge";
 
 async function expectPage(res: Response, text: RegExp): Promise<void> {
   expect(res.status).toBe(400);
@@ -50,6 +50,23 @@ describe("/authorize sends a valid request to Discord", () => {
     const cookie = setCookie.split(";")[0]!;
     const again = await call(authorizeUrl(accessParams()), { headers: { Cookie: cookie } });
     expect((again.headers.get("Set-Cookie") ?? "").split(";")[0]).toBe(cookie);
+  });
+
+  it("never adopts a plain dob_bind cookie on an https issuer: a planted binding cannot finish someone else's login (login CSRF)", async () => {
+    // The attacker starts a login in their own browser...
+    const attacker = await startLogin();
+    const attackerValue = attacker.cookie.split("=")[1]!;
+    // ...plants its value as the plain cookie (from a sibling subdomain, or over http) in the victim's browser...
+    const victim = await call(authorizeUrl(accessParams()), { headers: { Cookie: `dob_bind=${attackerValue}` } });
+    const victimCookie = (victim.headers.get("Set-Cookie") ?? "").split(";")[0]!;
+    expect(victimCookie).toMatch(/^__Host-dob_bind=[A-Za-z0-9_-]{22}$/);
+    expect(victimCookie).not.toContain(attackerValue);
+    // ...and sends the victim to the callback of the attacker's login: refused.
+    const code = discordCode("bob");
+    const res = await callback(attacker, { code }, `dob_bind=${attackerValue}; ${victimCookie}`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/another browser/);
+    expect(await discordCalls(code)).toEqual([]);
   });
 
   it("accepts POST with a form body", async () => {

@@ -146,11 +146,45 @@ describe("/callback passes Discord's answers and faults to the client", () => {
     });
   }
 
-  it("a Discord code used twice (a reload of the callback) -> server_error, never a second code", async () => {
+  it("a reload of the callback (same state, same Discord code) is refused before any Discord call, never a second code", async () => {
     const started = await startLogin();
     const code = discordCode("alice");
     expect((await callback(started, { code })).status).toBe(302);
-    const again = clientError(await callback(started, { code }));
-    expect(again.get("error")).toBe("server_error");
+    const calls = await discordCalls(code);
+    await expectPage(await callback(started, { code }), /already been completed/);
+    expect(await discordCalls(code)).toEqual(calls);
+  });
+});
+
+describe("/callback: one callback per state", () => {
+  it("one state and cookie drive one login: six more callbacks, as the same or another user, are refused before any Discord call", async () => {
+    const started = await startLogin();
+    const first = await callback(started, { code: discordCode("alice") });
+    expect(new URL(first.headers.get("Location") ?? "").searchParams.get("code")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const user of ["alice", "bob", "alice", "dave", "bob", "erin"]) {
+      const code = discordCode(user);
+      await expectPage(await callback(started, { code }), /already been completed/);
+      expect(await discordCalls(code)).toEqual([]);
+    }
+  });
+
+  it("concurrent callbacks with one state: exactly one gets a code", async () => {
+    const started = await startLogin();
+    const codes = Array.from({ length: 8 }, (_, i) => discordCode(i % 2 ? "alice" : "bob"));
+    const results = await Promise.all(codes.map((code) => callback(started, { code })));
+    expect(results.filter((r) => r.status === 302 && new URL(r.headers.get("Location") ?? "").searchParams.has("code"))).toHaveLength(1);
+    expect(results.filter((r) => r.status === 400)).toHaveLength(7);
+  });
+
+  it("a state refused for its cookie is not used up: the right browser can still finish", async () => {
+    const started = await startLogin();
+    await expectPage(await callback(started, { code: discordCode("alice") }, "__Host-dob_bind=AAAAAAAAAAAAAAAAAAAAAA"), /another browser/);
+    expect((await callback(started, { code: discordCode("alice") })).status).toBe(302);
+  });
+
+  it("a Discord error uses the state up as well", async () => {
+    const started = await startLogin();
+    expect(clientError(await callback(started, { error: "access_denied" })).get("error")).toBe("access_denied");
+    await expectPage(await callback(started, { code: discordCode("alice") }), /already been completed/);
   });
 });

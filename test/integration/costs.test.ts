@@ -1,5 +1,5 @@
-// What a login costs on the free plan: no KV write, at most one KV read (none when warm), exactly two
-// Durable Object requests (put at /callback, take at /token), and two Discord calls plus the revoke
+// What a login costs on the free plan: no KV write, at most one KV read (none when warm), exactly three
+// Durable Object requests (the state's single use and the code's put at /callback, take at /token), and two Discord calls plus the revoke
 // (with guild claims: the exchange, at most 2 + role guilds the user is in, and the revoke).
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -21,7 +21,7 @@ function meter() {
 }
 
 describe("cost of one login", () => {
-  it("warm: 0 KV reads, 0 KV writes, 2 DO requests, 3 Discord calls", async () => {
+  it("warm: 0 KV reads, 0 KV writes, 3 DO requests, 3 Discord calls", async () => {
     await redeem(await codeFor("alice")); // warm the isolate's key cache
     const m = meter();
     const { location, discordCode } = await loginToClient("alice");
@@ -30,12 +30,12 @@ describe("cost of one login", () => {
     expect(m.kvGet).toHaveBeenCalledTimes(0);
     expect(m.kvPut).toHaveBeenCalledTimes(0);
     expect(m.kvDelete).toHaveBeenCalledTimes(0);
-    expect(m.codes).toHaveBeenCalledTimes(2);
+    expect(m.codes).toHaveBeenCalledTimes(3);
     expect(m.keys).toHaveBeenCalledTimes(0);
     await expect.poll(() => discordCalls(discordCode)).toEqual(["POST /oauth2/token", "GET /users/@me", "POST /oauth2/token/revoke"]);
   });
 
-  it("with guild claims: still 0 KV, 2 DO requests; Discord reads are 2 + the role guilds the user is in", async () => {
+  it("with guild claims: still 0 KV, 3 DO requests; Discord reads are 2 + the role guilds the user is in", async () => {
     await redeem(await codeFor("alice")); // warm the isolate's key cache
     const m = meter();
     const { location, discordCode } = await loginToClient("alice", accessParams({ scope: "openid email profile guilds" }));
@@ -43,7 +43,7 @@ describe("cost of one login", () => {
     expect(res.status).toBe(200);
     expect(m.kvGet).toHaveBeenCalledTimes(0);
     expect(m.kvPut).toHaveBeenCalledTimes(0);
-    expect(m.codes).toHaveBeenCalledTimes(2);
+    expect(m.codes).toHaveBeenCalledTimes(3);
     // alice is in both role guilds of the fixture: exchange, user, guild list, 2 member calls, revoke.
     const member = "GET /users/@me/guilds/{id}/member";
     await expect.poll(() => discordCalls(discordCode).then((c) => c.sort())).toEqual(

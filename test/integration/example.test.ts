@@ -33,7 +33,7 @@ const FORBIDDEN = { error: { code: "FORBIDDEN", message: expect.any(String) } };
  */
 function bridgeClaims(user: FakeUser): Record<string, unknown> {
   const guilds = Object.keys(user.guilds);
-  const claims: Record<string, unknown> = { id: user.id, preferred_username: user.username, ...(user.email && { email: user.email }), guilds };
+  const claims: Record<string, unknown> = { id: user.id, preferred_username: user.username, ...(user.email && user.verified && { email: user.email, email_verified: true }), guilds };
   const groups = [...guilds];
   for (const g of [G.main, G.art]) {
     const roles = user.guilds[g];

@@ -38,12 +38,14 @@ describe("login logs", () => {
     const started = await startLogin();
     await callback(started, { code: discordCode("alice") }, null);
     await callback(started, { error: "access_denied" });
-    await callback(started, { code: discordCode("fault:token-429") });
+    await callback(started, { code: discordCode("alice") });
+    await callback(await startLogin(), { code: discordCode("fault:token-429") });
     await redeem("unknown-code");
     await redeem(await codeFor("bob"), {}, { Authorization: accessBasic(ACCESS.clientId, "wrong") });
     expect(events().map((e) => [e.step, e.result, e.reason])).toEqual([
       ["callback", "denied", "cookie_missing"],
       ["callback", "denied", "discord:access_denied"],
+      ["callback", "denied", "state_used"],
       ["callback", "error", "discord:rate_limited"],
       ["token", "denied", "invalid_grant:code_unknown"],
       ["callback", "code_issued", null],

@@ -1,6 +1,6 @@
 // The rotation step on a controlled clock: publication lead time, hand-over, retirement and removal.
 import { describe, expect, it } from "vitest";
-import { signingKey, statusAt, type KeySet, type SigningAlg, type StoredKey } from "../../src/keys/keyset";
+import { sealingKeyAt, signingKey, statusAt, type KeySet, type SigningAlg, type StoredKey } from "../../src/keys/keyset";
 import { rotateKeySet, rotationPolicy, type KeyMaker } from "../../src/keys/rotation";
 
 const HOUR = 3_600_000;
@@ -25,7 +25,7 @@ describe("rotateKeySet", () => {
     expect(set.keys).toHaveLength(1);
     expect(set.keys[0]).toMatchObject({ alg: "ES256", status: "current", activatesAt: new Date(T0).toISOString() });
     expect(set.revision).toBe(1);
-    expect(changes).toHaveLength(1);
+    expect(changes).toEqual([expect.stringMatching(/^created ES256 key/), expect.stringMatching(/^created sealing key/)]);
   });
 
   it("is idempotent: a second run at the same instant changes nothing and writes nothing", async () => {
@@ -86,6 +86,34 @@ describe("rotateKeySet", () => {
     ({ set } = await step(set, T0 + 29 * DAY, ["ES256"]));
     expect(set.keys.filter((k) => k.alg === "RS256")).toHaveLength(1); // no successor
     expect(signingKey(set, "RS256", T0 + 29 * DAY)).toBeDefined();
+  });
+
+  it("gives sealing keys the same timeline: one in use at once, the next published a lead time ahead, the old one kept while anything it sealed lives", async () => {
+    let { set } = await step(null, T0);
+    expect(set.sealingKeys).toHaveLength(1);
+    const first = set.sealingKeys![0]!;
+    expect(first.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(sealingKeyAt(set, T0)?.kid).toBe(first.kid);
+    ({ set } = await step(set, T0 + 29 * DAY));
+    const next = set.sealingKeys![1]!;
+    expect(Date.parse(next.activatesAt)).toBe(T0 + 30 * DAY);
+    expect(next.secret).not.toBe(first.secret);
+    expect(sealingKeyAt(set, T0 + 30 * DAY - 1)?.kid).toBe(first.kid);
+    expect(sealingKeyAt(set, T0 + 30 * DAY)?.kid).toBe(next.kid);
+    ({ set } = await step(set, T0 + 30 * DAY + HOUR + 24 * HOUR - 1));
+    expect(set.sealingKeys!.map((k) => k.kid)).toEqual([first.kid, next.kid]);
+    const result = await step(set, T0 + 30 * DAY + HOUR + 24 * HOUR);
+    expect(result.set.sealingKeys!.map((k) => k.kid)).toEqual([next.kid]);
+    expect(result.changes).toContainEqual(expect.stringMatching(/^dropped sealing key/));
+  });
+
+  it("adds sealing keys to a set written before they existed, keeping its signing keys", async () => {
+    const { set: old } = await step(null, T0);
+    const legacy: KeySet = { version: 1, revision: old.revision, updatedAt: old.updatedAt, keys: old.keys };
+    const { set, changes } = await step(legacy, T0 + DAY);
+    expect(changes).toEqual([expect.stringMatching(/^created sealing key .* in use now/)]);
+    expect(set.keys).toEqual(legacy.keys);
+    expect(sealingKeyAt(set, T0 + DAY)).toBeDefined();
   });
 
   it("derives status from the clock", async () => {
