@@ -4,9 +4,13 @@ import type { OAuthError } from "./errors";
 
 const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
 
+/** Every response says what it is and must not be sniffed as something else. */
+const NOSNIFF = ["X-Content-Type-Options", "nosniff"] as const;
+
 export function jsonResponse(body: unknown, init: { status?: number; headers?: HeadersInit; cache?: "no-store" | string } = {}): Response {
   const headers = new Headers(init.headers);
   headers.set("Content-Type", "application/json; charset=utf-8");
+  headers.set(...NOSNIFF);
   if (!init.cache || init.cache === "no-store") {
     for (const [k, v] of Object.entries(NO_STORE)) headers.set(k, v);
   } else {
@@ -26,7 +30,7 @@ const HTML_SECURITY_HEADERS = {
   "Content-Security-Policy":
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "X-Frame-Options": "DENY",
-  "X-Content-Type-Options": "nosniff",
+  [NOSNIFF[0]]: NOSNIFF[1],
   "Referrer-Policy": "no-referrer",
   "Cache-Control": "no-store",
 } as const;
@@ -78,5 +82,6 @@ export function redirect(location: string, headers?: HeadersInit): Response {
   h.set("Location", location);
   h.set("Cache-Control", "no-store");
   h.set("Referrer-Policy", "no-referrer");
+  h.set(...NOSNIFF);
   return new Response(null, { status: 302, headers: h });
 }

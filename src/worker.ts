@@ -21,6 +21,13 @@ function misconfigured(request: Request, err: ConfigError): Response {
   return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
 }
 
+/** A bridge with no configured issuer, reached on a host that is not this machine. */
+function noIssuer(request: Request): Response {
+  const message = "This login service has no fixed address configured yet. The operator must set issuer in config.json and deploy again (npm run check says how).";
+  if (wantsHtml(request)) return errorPage("This login service is not set up correctly", message, 503);
+  return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
+}
+
 export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
   const settingsByEnv = new WeakMap<Env, Settings | ConfigError>();
 
@@ -45,7 +52,12 @@ export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
     async fetch(request, env, exec): Promise<Response> {
       const settings = settingsFor(env);
       if (settings instanceof ConfigError) return misconfigured(request, settings);
-      const ctx: RequestContext = { env, exec, settings, issuer: issuerFor(settings, request) };
+      const issuer = issuerFor(settings, request);
+      if (issuer === undefined) {
+        console.error(JSON.stringify({ event: "issuer_missing", host: new URL(request.url).host.slice(0, 100) }));
+        return noIssuer(request);
+      }
+      const ctx: RequestContext = { env, exec, settings, issuer };
       try {
         return await router.fetch(request, ctx);
       } catch (err) {

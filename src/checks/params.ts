@@ -1,8 +1,48 @@
 // Request parameters: from the query (GET) or an x-www-form-urlencoded body (POST). Parameters sent
 // more than once are reported (RFC 6749 3.1: they MUST NOT repeat); empty values count as absent.
+// A body is read as a stream and refused the moment it passes MAX_BODY_BYTES, whether or not it
+// declared a Content-Length: nothing larger is ever buffered or parsed.
 import { OAuthError } from "../errors";
 
-const MAX_BODY_BYTES = 64 * 1024;
+/** Far more than any OAuth request needs (a 4 KB request object would be large). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const tooLarge = () => new OAuthError("invalid_request", `the request body is larger than ${MAX_BODY_BYTES} bytes`, { status: 413, detail: "body_too_large" });
+
+/** The body's bytes, at most `cap` of them; an OAuthError (413) as soon as there are more. */
+export async function readBody(request: Request, cap = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && !(Number(declared) <= cap)) {
+    await request.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > cap) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Whether the request says its body is a form. */
+export function isForm(request: Request): boolean {
+  return (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase() === "application/x-www-form-urlencoded";
+}
 
 export interface Params {
   readonly values: ReadonlyMap<string, string>;
@@ -26,21 +66,16 @@ export function parseParams(search: URLSearchParams): Params {
 /** Parameters of a GET (query) or POST (form body) request. */
 export async function readParams(request: Request): Promise<Params> {
   if (request.method === "GET" || request.method === "HEAD") return parseParams(new URL(request.url).searchParams);
-  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/x-www-form-urlencoded") {
-    throw new OAuthError("invalid_request", "the request body must be application/x-www-form-urlencoded");
-  }
-  const declared = Number(request.headers.get("Content-Length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
-  const bytes = await request.arrayBuffer();
-  if (bytes.byteLength > MAX_BODY_BYTES) throw new OAuthError("invalid_request", "the request body is too large");
-  return parseParams(new URLSearchParams(new TextDecoder().decode(bytes)));
+  if (!isForm(request)) throw new OAuthError("invalid_request", "the request body must be application/x-www-form-urlencoded");
+  return parseParams(new URLSearchParams(new TextDecoder().decode(await readBody(request))));
 }
 
 /** Reject a request that repeats any of `names` (or any parameter at all when `names` is omitted). */
 export function rejectDuplicates(params: Params, names?: readonly string[]): void {
   const bad = params.duplicates.filter((d) => !names || names.includes(d));
-  if (bad.length > 0) throw new OAuthError("invalid_request", `parameter "${bad[0]}" must not be repeated`);
+  // The name is the client's: say it only when it is one a client could mean.
+  const name = bad[0];
+  if (name !== undefined) throw new OAuthError("invalid_request", /^[a-z_]{1,32}$/.test(name) ? `parameter "${name}" must not be repeated` : "a parameter is repeated");
 }
 
 /** An optional parameter with a length limit. */

@@ -2,7 +2,7 @@
 // the request (errors go back to the client), seal it into Discord's `state`, bind it to this browser
 // with a cookie, and send the browser to Discord.
 import { checkClientAndRedirect, type ClientAndRedirect } from "../checks/client";
-import { optional, readParams, rejectDuplicates, type Params } from "../checks/params";
+import { isForm, optional, readBody, readParams, rejectDuplicates, type Params } from "../checks/params";
 import { checkChallenge } from "../checks/pkce";
 import { seal } from "../codes/seal";
 import { bindingCookie, readBinding } from "../codes/binding";
@@ -43,6 +43,9 @@ interface ValidRequest {
   readonly promptNone: boolean;
 }
 
+/** The longest client `state` we carry (and echo). */
+const MAX_STATE_LENGTH = 1024;
+
 const PROMPTS = new Set(["none", "login", "consent", "select_account"]);
 
 function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
@@ -56,7 +59,7 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
   if (responseMode !== undefined && responseMode !== "query") throw new OAuthError("invalid_request", "only response_mode=query is supported");
   const scopes = grantedScopes(optional(params, "scope", 1000) ?? "");
   if (!scopes.includes("openid")) throw new OAuthError("invalid_scope", "scope must include openid");
-  const state = optional(params, "state", 1024);
+  const state = optional(params, "state", MAX_STATE_LENGTH);
   const nonce = optional(params, "nonce", 512);
   const challenge = checkChallenge(params, target.client);
 
@@ -98,9 +101,23 @@ export async function authorizeCompat(request: Request & { params?: Record<strin
     url.search = addScopes(url.searchParams).toString();
     return authorize(new Request(url, { method: "GET", headers: request.headers }), ctx);
   }
-  const isForm = (request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded");
-  const body = isForm ? addScopes(new URLSearchParams(await request.text())).toString() : await request.arrayBuffer();
-  return authorize(new Request(url, { method: "POST", headers: request.headers, body }), ctx);
+  let body: Uint8Array | string;
+  try {
+    const bytes = await readBody(request);
+    body = isForm(request) ? addScopes(new URLSearchParams(new TextDecoder().decode(bytes))).toString() : bytes;
+  } catch (err) {
+    if (!(err instanceof OAuthError)) throw err;
+    return refusePage(err, undefined);
+  }
+  const headers = new Headers(request.headers);
+  headers.delete("Content-Length");
+  return authorize(new Request(url, { method: "POST", headers, body }), ctx);
+}
+
+/** A request that must not be answered by a redirect, logged and shown as a page. */
+function refusePage(err: OAuthError, clientId: string | undefined): Response {
+  logLogin({ step: "authorize", result: "denied", client: clientId, reason: `${err.error}:${err.detail ?? err.description}` });
+  return errorPage("This login request is not valid", err.description, err.status === 413 ? 413 : 400);
 }
 
 export async function authorize(request: Request, ctx: RequestContext): Promise<Response> {
@@ -111,8 +128,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     target = checkClientAndRedirect(ctx.settings, params);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    logLogin({ step: "authorize", result: "denied", client: undefined, reason: `${err.error}:${err.detail ?? err.description}` });
-    return errorPage("This login request is not valid", err.description);
+    return refusePage(err, undefined);
   }
 
   let valid: ValidRequest;
@@ -121,7 +137,9 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
     logLogin({ step: "authorize", result: "denied", client: target.client.clientId, reason: `${err.error}:${err.description}` });
-    return errorRedirect(target.redirectUri, err, params.values.get("state"), ctx.issuer);
+    // The client's state goes back only when it is one we accept: nothing is echoed without a bound.
+    const state = params.values.get("state");
+    return errorRedirect(target.redirectUri, err, state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined, ctx.issuer);
   }
 
   const binding = readBinding(request, ctx.issuer);

@@ -82,14 +82,18 @@ const isTime = (v: unknown) => typeof v === "string" && !Number.isNaN(Date.parse
 const isOptionalTime = (v: unknown) => v === undefined || isTime(v);
 const isB64 = (v: unknown) => typeof v === "string" && /^[A-Za-z0-9_-]+$/.test(v);
 
-/** The private JWK members each algorithm needs; a key without them cannot sign. */
-const PRIVATE_MEMBERS: Readonly<Record<SigningAlg, readonly string[]>> = { ES256: ["x", "y", "d"], RS256: ["n", "e", "d", "p", "q", "dp", "dq", "qi"] };
+/** The private JWK members each algorithm needs, with their least base64url length; without them a key cannot sign. */
+const PRIVATE_MEMBERS: Readonly<Record<SigningAlg, Readonly<Record<string, number>>>> = {
+  ES256: { x: 43, y: 43, d: 43 }, // P-256: 32 bytes each
+  RS256: { n: 342, e: 1, d: 1, p: 1, q: 1, dp: 1, dq: 1, qi: 1 }, // n: at least 2048 bits
+};
 
+/** A private JWK of the right type with every member present and long enough (truncation is corruption). */
 function isPrivateJwk(jwk: unknown, alg: SigningAlg): boolean {
   if (typeof jwk !== "object" || jwk === null) return false;
   const j = jwk as Record<string, unknown>;
   if (j.kty !== (alg === "ES256" ? "EC" : "RSA") || (alg === "ES256" && j.crv !== "P-256")) return false;
-  return PRIVATE_MEMBERS[alg].every((m) => isB64(j[m]));
+  return Object.entries(PRIVATE_MEMBERS[alg]).every(([m, min]) => isB64(j[m]) && (j[m] as string).length >= min);
 }
 
 function isSealingKey(k: unknown): k is SealingKey {

@@ -1,7 +1,7 @@
 // Signing keys: the first bootstrap is race-free (one writer, a Durable Object), warm requests do not
 // read KV, and a missing or corrupt KV entry recovers to the same key instead of minting a new one.
 import { env } from "cloudflare:workers";
-import { createLocalJWKSet, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { KEYSET_KV_KEY } from "../../src/keys/keyset";
 import { clearKeyCache, loadKeys } from "../../src/keys/store";
@@ -70,6 +70,32 @@ describe("key bootstrap", () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it("a truncated private key in KV counts as corrupt and heals to the keeper's copy, same key", async () => {
+    const before = JSON.parse((await env.KV.get(KEYSET_KV_KEY))!);
+    const kid = before.keys[0].kid;
+    const damaged = { ...before, keys: [{ ...before.keys[0], privateJwk: { ...before.keys[0].privateJwk, d: before.keys[0].privateJwk.d.slice(0, 20) } }] };
+    await env.KV.put(KEYSET_KV_KEY, JSON.stringify(damaged));
+    clearKeyCache();
+    const res = await redeem(await codeFor("alice"));
+    expect(res.status).toBe(200);
+    const { id_token } = await res.json<{ id_token: string }>();
+    expect(decodeProtectedHeader(id_token).kid).toBe(kid);
+  });
+
+  it("a private key that is well formed but unusable is a clear 503 at /token, never a 500", async () => {
+    const before = JSON.parse((await env.KV.get(KEYSET_KV_KEY))!);
+    const bad = { ...before, revision: before.revision + 1, keys: before.keys.map((k: { privateJwk: object }) => ({ ...k, privateJwk: { ...k.privateJwk, d: "A".repeat(43) } })) };
+    await env.KV.put(KEYSET_KV_KEY, JSON.stringify(bad));
+    clearKeyCache();
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const res = await redeem(await codeFor("alice"));
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ error: "temporarily_unavailable", error_description: "the login service's keys are not usable right now; try again in a minute" });
+    expect(log.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/"where":"keys\.import:ES256/);
+    await env.KV.put(KEYSET_KV_KEY, JSON.stringify(before));
+    clearKeyCache();
   });
 
   it("answers an RS256 client with a clear 503 until the scheduled run or the CLI has made an RS256 key", async () => {

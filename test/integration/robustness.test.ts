@@ -1,6 +1,7 @@
-// Bad input of any kind gets a 4xx in the protocol's format, never a 5xx or a stack trace.
+// Bad input of any kind gets a 4xx in the protocol's format, never a 5xx or a stack trace; every
+// response, good or bad, carries X-Content-Type-Options: nosniff.
 import { describe, expect, it } from "vitest";
-import { accessBasic, call, startLogin } from "../helpers/bridge";
+import { accessBasic, accessParams, authorizeUrl, call, callback, discordCode, redeem, startLogin } from "../helpers/bridge";
 
 const paths = ["/", "/authorize", "/callback", "/token", "/userinfo", "/jwks.json", "/.well-known/openid-configuration", "/x", "//authorize", "/authorize/", "/%"];
 const methods = ["GET", "POST", "DELETE", "HEAD"];
@@ -17,11 +18,35 @@ const queries = ["", "?state=%ZZ", "?client_id=access&redirect_uri=%00", "?code=
 function expectClean(res: Response, label: string): Promise<string> {
   expect(res.status, label).toBeGreaterThanOrEqual(200);
   expect(res.status, label).toBeLessThan(500);
+  expect(res.headers.get("X-Content-Type-Options"), label).toBe("nosniff");
   return res.text().then((text) => {
     expect(text, label).not.toMatch(/at .*\.(ts|js):\d+|Error:|stack/);
     return text;
   });
 }
+
+describe("every response says nosniff", () => {
+  it("success responses of every endpoint: pages, JSON, redirects", async () => {
+    const started = await startLogin();
+    const login = await callback(started, { code: discordCode("alice") });
+    const code = new URL(login.headers.get("Location")!).searchParams.get("code")!;
+    const token = await redeem(code);
+    const { access_token } = await token.clone().json<{ access_token: string }>();
+    const responses: [string, Response][] = [
+      ["landing", await call("/")],
+      ["discovery", await call("/.well-known/openid-configuration")],
+      ["jwks", await call("/jwks.json")],
+      ["authorize", await call(authorizeUrl(accessParams()))],
+      ["callback", login],
+      ["token", token],
+      ["userinfo", await call("/userinfo", { headers: { Authorization: `Bearer ${access_token}` } })],
+    ];
+    for (const [label, res] of responses) {
+      expect(res.status, label).toBeLessThan(400);
+      expect(res.headers.get("X-Content-Type-Options"), label).toBe("nosniff");
+    }
+  });
+});
 
 describe("no bad input yields a 5xx", () => {
   it("any method on any path, with any query", async () => {

@@ -110,6 +110,7 @@ describe("discord-oidc-bridge/policy in plain Node", () => {
       userId: "80351110224678912",
       username: "alice",
       email: "alice@example.com",
+      emailVerified: true,
       guilds: ["300000000000000001"],
       roles: { "300000000000000001": ["400000000000000001"] },
       groups: ["300000000000000001", "moderators"],
@@ -244,7 +245,7 @@ const certsUrl = \`http://127.0.0.1:\${server.address().port}/cdn-cgi/access/cer
 const verifier = accessVerifier({ team: "testteam", audience: AUD, certsUrl });
 
 const now = Math.floor(Date.now() / 1000);
-const ALICE = { id: "80351110224678912", preferred_username: "alice", guilds: [G], groups: [G, "moderators"], [\`roles:\${G}\`]: ["400000000000000001"] };
+const ALICE = { id: "80351110224678912", preferred_username: "alice", email_verified: true, guilds: [G], groups: [G, "moderators"], [\`roles:\${G}\`]: ["400000000000000001"] };
 const BOB = { id: "175928847299117063", preferred_username: "bob", guilds: ["300000000000000004"], groups: ["300000000000000004", "moderators"] };
 
 /** An Access application token: Access's claims at top level, the bridge's under "custom". */
