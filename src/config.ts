@@ -102,7 +102,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
@@ -122,7 +122,7 @@ function padded(value: unknown, path: string, problems: Problems, show = true): 
 }
 
 /** An absolute URL, https (or http on a loopback host for local work), without a fragment. */
-function checkUrl(value: unknown, path: string, problems: Problems, options: { originOnly?: boolean; allowHttp?: boolean } = {}): string | undefined {
+function checkUrl(value: unknown, path: string, problems: Problems, options: { originOnly?: boolean } = {}): string | undefined {
   if (typeof value !== "string" || value === "") {
     problems.push(`${path} must be a non-empty string URL`);
     return undefined;
@@ -135,7 +135,7 @@ function checkUrl(value: unknown, path: string, problems: Problems, options: { o
     problems.push(`${path} is not an absolute URL: "${value}"`);
     return undefined;
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && (options.allowHttp || isLoopback(url.hostname)))) {
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
     problems.push(`${path} must use https (http is allowed only for localhost, 127.0.0.1 and [::1]): "${value}"`);
   }
   if (url.hash || value.includes("#")) problems.push(`${path} must not contain a fragment: "${value}"`);
@@ -370,6 +370,24 @@ export function validateConfig(raw: unknown): BridgeConfig {
   return { issuer, discord: { clientId: discordClientId }, clients, keys, guilds };
 }
 
+function discordTimeoutMs(env: ConfigEnv): number {
+  return env.DISCORD_TIMEOUT_MS === undefined || env.DISCORD_TIMEOUT_MS === "" ? DEFAULT_DISCORD_TIMEOUT_MS : Number(env.DISCORD_TIMEOUT_MS);
+}
+
+/**
+ * Problems in the Worker vars that configuration reads (not the secrets), each named with `source`
+ * (e.g. "Worker var", or "wrangler.toml [vars]" for `npm run check`). The Discord URLs are overridden
+ * only to reach a fake Discord (tests, `npm start`): https, or http on a loopback host.
+ */
+export function varProblems(env: ConfigEnv, source = "Worker var"): string[] {
+  const problems: Problems = [];
+  checkUrl(env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE, `DISCORD_API_BASE (${source})`, problems);
+  checkUrl(env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL, `DISCORD_AUTHORIZE_URL (${source})`, problems);
+  const timeoutMs = discordTimeoutMs(env);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) problems.push(`DISCORD_TIMEOUT_MS (${source}) must be a whole number of milliseconds from 100 to 30000`);
+  return problems;
+}
+
 /** Validate the file and the Worker environment together. */
 export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
   const problems: Problems = [];
@@ -386,21 +404,15 @@ export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
       "DISCORD_CLIENT_SECRET (Worker secret) is missing: run `wrangler secret put DISCORD_CLIENT_SECRET`, or put it in .dev.vars for local runs",
     );
   }
-  const apiBase = env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE;
-  const authorizeUrl = env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL;
-  // Overridden only to reach a fake Discord (tests, local stack), which may sit on any test host.
-  checkUrl(apiBase, "DISCORD_API_BASE (Worker var)", problems, { allowHttp: true });
-  checkUrl(authorizeUrl, "DISCORD_AUTHORIZE_URL (Worker var)", problems, { allowHttp: true });
-  const timeoutMs = env.DISCORD_TIMEOUT_MS === undefined || env.DISCORD_TIMEOUT_MS === "" ? DEFAULT_DISCORD_TIMEOUT_MS : Number(env.DISCORD_TIMEOUT_MS);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) problems.push("DISCORD_TIMEOUT_MS (Worker var) must be a whole number of milliseconds from 100 to 30000");
+  problems.push(...varProblems(env));
   if (problems.length > 0 || !config || typeof secret !== "string") throw new ConfigError(problems);
   return {
     ...config,
     discordClientSecret: secret,
-    discordApiBase: apiBase.replace(/\/+$/, ""),
-    discordAuthorizeUrl: authorizeUrl,
+    discordApiBase: (env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE).replace(/\/+$/, ""),
+    discordAuthorizeUrl: env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL,
     discordBotToken: env.DISCORD_BOT_TOKEN || undefined,
-    discordTimeoutMs: timeoutMs,
+    discordTimeoutMs: discordTimeoutMs(env),
   };
 }
 

@@ -113,12 +113,46 @@ describe("validateConfig", () => {
 });
 
 describe("loadSettings", () => {
+  const secret = { DISCORD_CLIENT_SECRET: "s3cretvalue" };
+  const settingsProblems = (env: Parameters<typeof loadSettings>[1]): readonly string[] => {
+    try {
+      loadSettings(good(), env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
   it("requires the Discord client secret and valid Discord URLs", () => {
     expect(() => loadSettings(good(), {})).toThrow(/DISCORD_CLIENT_SECRET/);
-    expect(() => loadSettings(good(), { DISCORD_CLIENT_SECRET: "s3cretvalue", DISCORD_API_BASE: "ftp://x" })).toThrow(/DISCORD_API_BASE/);
-    const settings = loadSettings(good(), { DISCORD_CLIENT_SECRET: "s3cretvalue" });
+    expect(() => loadSettings(good(), { ...secret, DISCORD_API_BASE: "ftp://x" })).toThrow(/DISCORD_API_BASE/);
+    const settings = loadSettings(good(), secret);
     expect(settings.discordApiBase).toBe("https://discord.com/api/v10");
     expect(settings.discordAuthorizeUrl).toBe("https://discord.com/oauth2/authorize");
+  });
+
+  it("refuses http Discord URLs except on loopback hosts", () => {
+    expect(settingsProblems({ ...secret, DISCORD_API_BASE: "http://discord.com/api/v10" })).toEqual([
+      'DISCORD_API_BASE (Worker var) must use https (http is allowed only for localhost, 127.0.0.1 and [::1]): "http://discord.com/api/v10"',
+    ]);
+    expect(settingsProblems({ ...secret, DISCORD_AUTHORIZE_URL: "http://discord.test/oauth2/authorize" })).toEqual([
+      'DISCORD_AUTHORIZE_URL (Worker var) must use https (http is allowed only for localhost, 127.0.0.1 and [::1]): "http://discord.test/oauth2/authorize"',
+    ]);
+    for (const host of ["127.0.0.1:8788", "localhost:8788", "[::1]:8788"]) {
+      const local = loadSettings(good(), { ...secret, DISCORD_API_BASE: `http://${host}/api/v10/`, DISCORD_AUTHORIZE_URL: `http://${host}/oauth2/authorize` });
+      expect(local.discordApiBase).toBe(`http://${host}/api/v10`);
+    }
+    expect(loadSettings(good(), { ...secret, DISCORD_API_BASE: "https://discord.test/api/v10" }).discordApiBase).toBe("https://discord.test/api/v10");
+  });
+
+  it("refuses Discord URLs with leading or trailing whitespace", () => {
+    expect(settingsProblems({ ...secret, DISCORD_API_BASE: "https://discord.com/api/v10 " })).toEqual([
+      'DISCORD_API_BASE (Worker var) has leading or trailing whitespace: "https://discord.com/api/v10 "',
+    ]);
+    expect(settingsProblems({ ...secret, DISCORD_AUTHORIZE_URL: "\nhttps://discord.com/oauth2/authorize" })).toEqual([
+      'DISCORD_AUTHORIZE_URL (Worker var) has leading or trailing whitespace: "\\nhttps://discord.com/oauth2/authorize"',
+    ]);
   });
 });
 
