@@ -1,11 +1,11 @@
 // `npm run check [path]`: validate config.json (or the given file, or $BRIDGE_CONFIG) exactly as the
 // Worker will, and name every bad field. Exit 0 when valid, 1 otherwise.
 import { existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { validateConfig } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { configWarnings } from "../src/warnings.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, readJsonFile } from "./lib/config-file.ts";
+import { isMain } from "./lib/main.ts";
 
 export interface Io {
   out(line: string): void;
@@ -45,6 +45,6 @@ export function runCheck(args: readonly string[], io: Io = consoleIo, cwd = ".")
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (isMain(import.meta.url)) {
   process.exitCode = runCheck(process.argv.slice(2));
 }

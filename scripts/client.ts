@@ -1,12 +1,12 @@
 // `npm run client -- add|list|remove`: manage the OIDC clients in config.json. `add` generates the
 // client secret, prints it once and stores only its hash; every change is validated before writing.
 import { existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { validateConfig } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, hashClientSecret, newClientSecret, readJsonFile, writeJsonFileAtomic } from "./lib/config-file.ts";
+import { isMain } from "./lib/main.ts";
 
 const USAGE = `usage:
   npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--rotate-secret]
@@ -164,6 +164,6 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (isMain(import.meta.url)) {
   process.exitCode = runClient(process.argv.slice(2));
 }
