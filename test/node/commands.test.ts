@@ -298,7 +298,7 @@ describe("npm run client", () => {
     const written = readFileSync(path, "utf8");
     expect(written).not.toContain(secret);
     const config = JSON.parse(written);
-    expect(config.issuer).toBeUndefined();
+    expect(config.issuer).toBe(EXAMPLE_ISSUER);
     expect(config.clients).toEqual([
       {
         clientId: "cloudflare-access",
@@ -308,9 +308,66 @@ describe("npm run client", () => {
         requirePkce: true,
       },
     ]);
-    expect(io.outText()).toMatch(/set "discord.clientId"/);
-    const check = capture();
-    expect(runCheck(["--local", path], check)).toBe(0);
+    expect(io.outText()).toContain(`Before deploying, ${path} still needs`);
+    expect(io.outText()).toContain(`  - issuer is still the example's placeholder "${EXAMPLE_ISSUER}"`);
+    expect(io.outText()).toContain(`  - discord.clientId is still the example's placeholder "${EXAMPLE_DISCORD_CLIENT_ID}"`);
+    expect(io.outText()).toContain("Set the issuer with `--issuer <origin>` on this command");
+    expect(runCheck(["--local", path], capture())).toBe(0);
+    const deployCheck = capture();
+    expect(runCheck([path], deployCheck)).toBe(1);
+    expect(deployCheck.errText()).toMatch(/issuer is still the example's placeholder[\s\S]*discord\.clientId is still the example's placeholder/);
+  });
+
+  it("sets the issuer with --issuer, validated as the Worker validates it, and never drops a configured one", () => {
+    const path = join(dir(), "config.json");
+    const refused = capture();
+    expect(runClient(["add", "wiki", "--redirect-uri", "https://wiki.example.org/cb", "--issuer", "https://auth.example.org/", "--config", path], refused)).toBe(1);
+    expect(refused.errText()).toContain('✘ not written:\n  - issuer must be an origin like "https://auth.example.com" (no path, no trailing slash): "https://auth.example.org/"');
+    expect(existsSync(path)).toBe(false);
+    const spaced = capture();
+    expect(runClient(["add", "wiki", "--redirect-uri", "https://wiki.example.org/cb", "--issuer", "https://auth.example.org ", "--config", path], spaced)).toBe(1);
+    expect(spaced.errText()).toContain('  - issuer has leading or trailing whitespace: "https://auth.example.org "');
+
+    const io = capture();
+    expect(runClient(["add", "wiki", "--redirect-uri", "https://wiki.example.org/cb", "--issuer", "https://auth.example.org", "--config", path], io)).toBe(0);
+    expect(JSON.parse(readFileSync(path, "utf8")).issuer).toBe("https://auth.example.org");
+    expect(io.outText()).not.toContain("issuer");
+
+    // Another client, a rotated secret: the issuer stays; --issuer changes it.
+    expect(runClient(["add", "blog", "--redirect-uri", "https://blog.example.org/cb", "--config", path], capture())).toBe(0);
+    expect(runClient(["add", "blog", "--rotate-secret", "--config", path], capture())).toBe(0);
+    expect(JSON.parse(readFileSync(path, "utf8")).issuer).toBe("https://auth.example.org");
+    expect(runClient(["add", "blog", "--rotate-secret", "--issuer", "https://login.example.org", "--config", path], capture())).toBe(0);
+    expect(JSON.parse(readFileSync(path, "utf8")).issuer).toBe("https://login.example.org");
+  });
+
+  it("leaves a file without an issuer without one, and says deploying needs it", () => {
+    const path = join(dir(), "config.json");
+    const config = JSON.parse(fixture);
+    delete config.issuer;
+    writeFileSync(path, JSON.stringify(config));
+    const io = capture();
+    expect(runClient(["add", "blog", "--redirect-uri", "https://blog.example.org/cb", "--config", path], io)).toBe(0);
+    expect(JSON.parse(readFileSync(path, "utf8")).issuer).toBeUndefined();
+    expect(io.outText()).toContain("  - issuer is required to deploy");
+  });
+
+  it("refuses extra words instead of taking the first as the client id", () => {
+    const path = join(dir(), "config.json");
+    writeFileSync(path, fixture);
+    const io = capture();
+    expect(runClient(["add", "My", "Wiki", "--redirect-uri", "https://wiki.example.org/cb", "--config", path], io)).toBe(2);
+    expect(io.errText()).toContain('✘ add takes one client id, got 2 words: "My" "Wiki". A client id has no spaces; for a display name with spaces, quote it and pass it with --name, e.g. add my-wiki --name "My Wiki"');
+    expect(io.errText()).toContain("usage:");
+    expect(readFileSync(path, "utf8")).toBe(fixture);
+    const remove = capture();
+    expect(runClient(["remove", "grafana", "wiki", "--config", path], remove)).toBe(2);
+    expect(remove.errText()).toContain('✘ remove takes one client id, got 2 words: "grafana" "wiki". A client id has no spaces\n');
+    expect(runClient(["list", "grafana", "--config", path], capture())).toBe(2);
+    const misplaced = capture();
+    expect(runClient(["remove", "grafana", "--issuer", "https://auth.example.org", "--config", path], misplaced)).toBe(2);
+    expect(misplaced.errText()).toContain("✘ --issuer is an option of add, not of remove");
+    expect(readFileSync(path, "utf8")).toBe(fixture);
   });
 
   it("refuses a duplicate, and --rotate-secret replaces only the hash", () => {
