@@ -1,19 +1,23 @@
-// `npm run client -- add|list|remove`: manage the OIDC clients in config.json. `add` generates the
-// client secret, prints it once and stores only its hash; every change is validated before writing.
+// `npm run client -- add|list|remove`: manage the OIDC clients (and the issuer) in config.json. `add` generates
+// the client secret, prints it once and stores only its hash; every change is validated before writing.
 import { existsSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { validateConfig } from "../src/config.ts";
 import { ConfigError } from "../src/errors.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, hashClientSecret, newClientSecret, readJsonFile, writeJsonFileAtomic } from "./lib/config-file.ts";
+import { deployProblems } from "./lib/deploy.ts";
+import { isMain } from "./lib/main.ts";
 
 const USAGE = `usage:
-  npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--rotate-secret]
+  npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--rotate-secret] [--issuer <origin>]
   npm run client -- list
   npm run client -- remove <client-id>
 options:
-  --config <path>   the configuration file (default: config.json)`;
+  --config <path>     the configuration file (default: config.json)
+  --issuer <origin>   with add: set "issuer", the origin the Worker is served at (e.g. https://auth.example.org)`;
+
+const ADD_OPTIONS = ["redirect-uri", "name", "require-pkce", "rotate-secret", "issuer"] as const;
 
 type Json = Record<string, unknown>;
 
@@ -35,14 +39,14 @@ function clientsOf(config: Json): Json[] {
 }
 
 /** Validate, naming only the problems of what this command touches when the rest is still a template. */
-function checkBeforeWrite(config: Json, touched: string | undefined, io: Io): boolean {
+function checkBeforeWrite(config: Json, touched: string | undefined, issuerTouched: boolean, io: Io): boolean {
   try {
     validateConfig(config);
     return true;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const index = clientsOf(config).findIndex((c) => c.clientId === touched);
-    const mine = err.problems.filter((p) => p.startsWith(`clients[${index}]`));
+    const mine = err.problems.filter((p) => p.startsWith(`clients[${index}]`) || (issuerTouched && p.startsWith("issuer ")));
     if (mine.length > 0) {
       io.err("✘ not written:");
       for (const p of mine) io.err(`  - ${p}`);
@@ -55,12 +59,24 @@ function checkBeforeWrite(config: Json, touched: string | undefined, io: Io): bo
   }
 }
 
-function add(path: string, positionals: string[], values: { "redirect-uri"?: string[]; name?: string; "require-pkce"?: boolean; "rotate-secret"?: boolean }, io: Io): number {
-  const clientId = positionals[0];
-  if (!clientId) throw new UsageError("add needs a client id");
+/** One client id: `add My Wiki` would otherwise quietly become a client named "My". */
+function oneClientId(command: string, positionals: readonly string[]): string {
+  const [clientId, ...extra] = positionals;
+  if (!clientId) throw new UsageError(`${command} needs a client id`);
+  if (extra.length > 0) {
+    const words = positionals.map((w) => `"${w}"`).join(" ");
+    const hint = command === "add" ? `; for a display name with spaces, quote it and pass it with --name, e.g. add my-wiki --name "${positionals.join(" ")}"` : "";
+    throw new UsageError(`${command} takes one client id, got ${positionals.length} words: ${words}. A client id has no spaces${hint}`);
+  }
+  return clientId;
+}
+
+function add(path: string, positionals: string[], values: { "redirect-uri"?: string[]; name?: string; "require-pkce"?: boolean; "rotate-secret"?: boolean; issuer?: string }, io: Io): number {
+  const clientId = oneClientId("add", positionals);
   const created = !existsSync(path);
+  // A created file keeps the example's issuer (a placeholder `npm run check` refuses to deploy); a configured one is never dropped.
   const config = load(path, true);
-  if (created) delete config.issuer; // default: the Worker's own origin
+  if (values.issuer !== undefined) config.issuer = values.issuer;
   const clients = clientsOf(config);
   const existing = clients.find((c) => c.clientId === clientId);
   const secret = newClientSecret();
@@ -79,7 +95,7 @@ function add(path: string, positionals: string[], values: { "redirect-uri"?: str
     clients.push(client);
     config.clients = clients;
   }
-  if (!checkBeforeWrite(config, clientId, io)) return 1;
+  if (!checkBeforeWrite(config, clientId, values.issuer !== undefined, io)) return 1;
   writeJsonFileAtomic(path, config);
   io.out(`✔ ${existing ? "new secret for" : "added"} client "${clientId}" in ${path}`);
   io.out("");
@@ -90,7 +106,14 @@ function add(path: string, positionals: string[], values: { "redirect-uri"?: str
   io.out('  OIDC client, e.g. Cloudflare Access, "Client secret". Then deploy: `npm run deploy`.');
   if (created) {
     io.out("");
-    io.out(`  ${path} was created from ${EXAMPLE_CONFIG}: set "discord.clientId" to your Discord application id.`);
+    io.out(`  ${path} was created from ${EXAMPLE_CONFIG}.`);
+  }
+  const todo = deployProblems(config, {});
+  if (todo.length > 0) {
+    io.out("");
+    io.out(`  Before deploying, ${path} still needs (\`npm run check\` lists everything):`);
+    for (const problem of todo) io.out(`  - ${problem}`);
+    if (todo.some((p) => p.startsWith("issuer "))) io.out(`  Set the issuer with \`--issuer <origin>\` on this command, or edit "issuer" in ${path}.`);
   }
   return 0;
 }
@@ -106,8 +129,7 @@ function list(path: string, io: Io): number {
 }
 
 function remove(path: string, positionals: string[], io: Io): number {
-  const clientId = positionals[0];
-  if (!clientId) throw new UsageError("remove needs a client id");
+  const clientId = oneClientId("remove", positionals);
   const config = load(path, false);
   const clients = clientsOf(config);
   if (!clients.some((c) => c.clientId === clientId)) {
@@ -131,6 +153,7 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
         name: { type: "string" },
         "require-pkce": { type: "boolean" },
         "rotate-secret": { type: "boolean" },
+        issuer: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -140,10 +163,13 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
       io.out(USAGE);
       return 0;
     }
+    const misplaced = ADD_OPTIONS.find((option) => values[option] !== undefined);
+    if ((command === "list" || command === "remove") && misplaced) throw new UsageError(`--${misplaced} is an option of add, not of ${command}`);
     switch (command) {
       case "add":
         return add(path, rest, values, io);
       case "list":
+        if (rest.length > 0) throw new UsageError(`list takes no arguments, got "${rest.join(" ")}"`);
         return list(path, io);
       case "remove":
         return remove(path, rest, io);
@@ -164,6 +190,6 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (isMain(import.meta.url)) {
   process.exitCode = runClient(process.argv.slice(2));
 }

@@ -102,16 +102,32 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isLoopback(host: string): boolean {
+export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
+/** A value as a message shows it: quoted, with any whitespace other than a plain space escaped. */
+function shown(value: string): string {
+  return JSON.stringify(value).replace(/\s/gu, (c) => (c === " " ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
+/**
+ * A string with leading or trailing whitespace (any Unicode \s) never equals what a client, Discord or a
+ * browser sends, and `new URL` would hide it by trimming: name it instead of letting every login fail.
+ */
+function padded(value: unknown, path: string, problems: Problems, show = true): boolean {
+  if (typeof value !== "string" || !/^\s|\s$/u.test(value)) return false;
+  problems.push(`${path} has leading or trailing whitespace${show ? `: ${shown(value)}` : ""}`);
+  return true;
+}
+
 /** An absolute URL, https (or http on a loopback host for local work), without a fragment. */
-function checkUrl(value: unknown, path: string, problems: Problems, options: { originOnly?: boolean; allowHttp?: boolean } = {}): string | undefined {
+function checkUrl(value: unknown, path: string, problems: Problems, options: { originOnly?: boolean } = {}): string | undefined {
   if (typeof value !== "string" || value === "") {
     problems.push(`${path} must be a non-empty string URL`);
     return undefined;
   }
+  if (padded(value, path, problems)) return undefined;
   let url: URL;
   try {
     url = new URL(value);
@@ -119,8 +135,8 @@ function checkUrl(value: unknown, path: string, problems: Problems, options: { o
     problems.push(`${path} is not an absolute URL: "${value}"`);
     return undefined;
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && (options.allowHttp || isLoopback(url.hostname)))) {
-    problems.push(`${path} must use https (http is allowed only for localhost): "${value}"`);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    problems.push(`${path} must use https (http is allowed only for localhost, 127.0.0.1 and [::1]): "${value}"`);
   }
   if (url.hash || value.includes("#")) problems.push(`${path} must not contain a fragment: "${value}"`);
   if (url.username || url.password) problems.push(`${path} must not contain credentials`);
@@ -148,10 +164,10 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
   const guilds = checkSnowflakes(requireGuilds, `${path}.requireGuilds`, problems);
   const roles = checkStrings(requireRoles, `${path}.requireRoles`, problems, /^(\d{17,20}:\d{17,20}|[A-Za-z0-9_.-]{1,64})$/, '"<guildId>:<roleId>" or a groups alias name');
   const join = joinUrl === undefined ? undefined : checkUrl(joinUrl, `${path}.joinUrl`, problems);
-  if (syntheticEmailDomain !== undefined && (typeof syntheticEmailDomain !== "string" || !DOMAIN.test(syntheticEmailDomain))) {
+  if (!padded(syntheticEmailDomain, `${path}.syntheticEmailDomain`, problems) && syntheticEmailDomain !== undefined && (typeof syntheticEmailDomain !== "string" || !DOMAIN.test(syntheticEmailDomain))) {
     problems.push(`${path}.syntheticEmailDomain must be a lower-case domain name like "discord.example.com" (no scheme, no @, no spaces)`);
   }
-  if (typeof clientId !== "string" || !CLIENT_ID_PATTERN.test(clientId)) {
+  if (!padded(clientId, `${path}.clientId`, problems) && (typeof clientId !== "string" || !CLIENT_ID_PATTERN.test(clientId))) {
     problems.push(`${path}.clientId must be 1-64 characters of A-Z a-z 0-9 . _ ~ -`);
   }
   if (name !== undefined && (typeof name !== "string" || name.length > 100)) {
@@ -163,10 +179,12 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
   } else {
     redirectUris.forEach((u, i) => {
       const ok = checkUrl(u, `${path}.redirectUris[${i}]`, problems);
-      if (ok) uris.push(ok);
+      if (!ok) return;
+      uris.push(ok);
+      checkResponseParameters(ok, `${path}.redirectUris[${i}]`, problems);
     });
   }
-  if (typeof clientSecretHash !== "string" || !SECRET_HASH_PATTERN.test(clientSecretHash)) {
+  if (!padded(clientSecretHash, `${path}.clientSecretHash`, problems, false) && (typeof clientSecretHash !== "string" || !SECRET_HASH_PATTERN.test(clientSecretHash))) {
     problems.push(
       `${path}.clientSecretHash must be "sha256:" followed by 43 base64url characters (create clients with \`npm run client -- add <name> --redirect-uri <url>\`)`,
     );
@@ -192,6 +210,19 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
   };
 }
 
+/** Parameters the bridge adds to every redirect back to a client (RFC 6749 4.1.2 and 4.1.2.1, RFC 9207). */
+const RESPONSE_PARAMETERS = ["code", "state", "iss", "error", "error_description"] as const;
+
+/** A registered redirect URI that already carries one of them would give the client two, or a forged one. */
+function checkResponseParameters(uri: string, path: string, problems: Problems): void {
+  const query = new URL(uri).searchParams;
+  for (const name of RESPONSE_PARAMETERS) {
+    if (query.has(name)) {
+      problems.push(`${path} already has the query parameter "${name}", which the bridge itself adds to its redirects (${RESPONSE_PARAMETERS.join(", ")}): remove it from "${uri}"`);
+    }
+  }
+}
+
 function checkStrings(raw: unknown, path: string, problems: Problems, pattern: RegExp, what: string): string[] {
   if (raw === undefined) return [];
   if (!Array.isArray(raw)) {
@@ -200,6 +231,7 @@ function checkStrings(raw: unknown, path: string, problems: Problems, pattern: R
   }
   const out: string[] = [];
   raw.forEach((v, i) => {
+    if (padded(v, `${path}[${i}]`, problems)) return;
     if (typeof v !== "string" || !pattern.test(v)) problems.push(`${path}[${i}] must be ${what}`);
     else if (out.includes(v)) problems.push(`${path}[${i}] "${v}" is listed twice`);
     else out.push(v);
@@ -226,6 +258,7 @@ function checkGuilds(raw: Record<string, unknown>, problems: Problems): GuildCon
         if (!isRecord(raw.guilds.names)) problems.push("guilds.names must map guild ids to display names");
         else {
           for (const [id, n] of Object.entries(raw.guilds.names)) {
+            if (padded(id, `guilds.names[${shown(id)}]`, problems, false)) continue;
             if (!SNOWFLAKE.test(id) || typeof n !== "string" || n.length === 0 || n.length > 100) {
               problems.push(`guilds.names["${id}"] must map a Discord id to a name of 1-100 characters`);
             }
@@ -249,7 +282,7 @@ function checkGuilds(raw: Record<string, unknown>, problems: Problems): GuildCon
           continue;
         }
         checkKeys(def, ["guild", "anyRole"], path, problems);
-        if (typeof def.guild !== "string" || !SNOWFLAKE.test(def.guild)) problems.push(`${path}.guild must be a Discord guild id (17-20 digits, as a string)`);
+        if (!padded(def.guild, `${path}.guild`, problems) && (typeof def.guild !== "string" || !SNOWFLAKE.test(def.guild))) problems.push(`${path}.guild must be a Discord guild id (17-20 digits, as a string)`);
         const anyRole = def.anyRole === undefined ? undefined : checkSnowflakes(def.anyRole, `${path}.anyRole`, problems);
         if (anyRole !== undefined && anyRole.length === 0) problems.push(`${path}.anyRole must not be empty (leave it out to mean any member)`);
         if (typeof def.guild === "string") groups[name] = { guild: def.guild, anyRole };
@@ -298,11 +331,9 @@ export function validateConfig(raw: unknown): BridgeConfig {
     problems.push(`discord must be an object like {"clientId": "<your Discord application id>"}`);
   } else {
     checkKeys(raw.discord, ["clientId"], "discord", problems);
-    if (typeof raw.discord.clientId !== "string" || !SNOWFLAKE.test(raw.discord.clientId)) {
-      problems.push("discord.clientId must be your Discord application id (17-20 digits, as a string)");
-    } else {
-      discordClientId = raw.discord.clientId;
-    }
+    const id = raw.discord.clientId;
+    if (typeof id === "string" && SNOWFLAKE.test(id)) discordClientId = id;
+    else if (!padded(id, "discord.clientId", problems)) problems.push("discord.clientId must be your Discord application id (17-20 digits, as a string)");
   }
 
   const clients: ClientConfig[] = [];
@@ -339,6 +370,24 @@ export function validateConfig(raw: unknown): BridgeConfig {
   return { issuer, discord: { clientId: discordClientId }, clients, keys, guilds };
 }
 
+function discordTimeoutMs(env: ConfigEnv): number {
+  return env.DISCORD_TIMEOUT_MS === undefined || env.DISCORD_TIMEOUT_MS === "" ? DEFAULT_DISCORD_TIMEOUT_MS : Number(env.DISCORD_TIMEOUT_MS);
+}
+
+/**
+ * Problems in the Worker vars that configuration reads (not the secrets), each named with `source`
+ * (e.g. "Worker var", or "wrangler.toml [vars]" for `npm run check`). The Discord URLs are overridden
+ * only to reach a fake Discord (tests, `npm start`): https, or http on a loopback host.
+ */
+export function varProblems(env: ConfigEnv, source = "Worker var"): string[] {
+  const problems: Problems = [];
+  checkUrl(env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE, `DISCORD_API_BASE (${source})`, problems);
+  checkUrl(env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL, `DISCORD_AUTHORIZE_URL (${source})`, problems);
+  const timeoutMs = discordTimeoutMs(env);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) problems.push(`DISCORD_TIMEOUT_MS (${source}) must be a whole number of milliseconds from 100 to 30000`);
+  return problems;
+}
+
 /** Validate the file and the Worker environment together. */
 export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
   const problems: Problems = [];
@@ -355,21 +404,15 @@ export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
       "DISCORD_CLIENT_SECRET (Worker secret) is missing: run `wrangler secret put DISCORD_CLIENT_SECRET`, or put it in .dev.vars for local runs",
     );
   }
-  const apiBase = env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE;
-  const authorizeUrl = env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL;
-  // Overridden only to reach a fake Discord (tests, local stack), which may sit on any test host.
-  checkUrl(apiBase, "DISCORD_API_BASE (Worker var)", problems, { allowHttp: true });
-  checkUrl(authorizeUrl, "DISCORD_AUTHORIZE_URL (Worker var)", problems, { allowHttp: true });
-  const timeoutMs = env.DISCORD_TIMEOUT_MS === undefined || env.DISCORD_TIMEOUT_MS === "" ? DEFAULT_DISCORD_TIMEOUT_MS : Number(env.DISCORD_TIMEOUT_MS);
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 30_000) problems.push("DISCORD_TIMEOUT_MS (Worker var) must be a whole number of milliseconds from 100 to 30000");
+  problems.push(...varProblems(env));
   if (problems.length > 0 || !config || typeof secret !== "string") throw new ConfigError(problems);
   return {
     ...config,
     discordClientSecret: secret,
-    discordApiBase: apiBase.replace(/\/+$/, ""),
-    discordAuthorizeUrl: authorizeUrl,
+    discordApiBase: (env.DISCORD_API_BASE || DEFAULT_DISCORD_API_BASE).replace(/\/+$/, ""),
+    discordAuthorizeUrl: env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL,
     discordBotToken: env.DISCORD_BOT_TOKEN || undefined,
-    discordTimeoutMs: timeoutMs,
+    discordTimeoutMs: discordTimeoutMs(env),
   };
 }
 

@@ -62,6 +62,32 @@ describe("validateConfig", () => {
       (c) => (c.roleGuilds = Array.from({ length: 21 }, (_, i) => `3000000000000001${String(i).padStart(2, "0")}`)),
       /^roleGuilds, groups with anyRole and requireRoles name 23 guilds; at most 20/,
     ],
+    // Leading or trailing whitespace: `new URL` would trim it, exact matching would not, so every login would fail.
+    ["issuer with a trailing space", (c) => (c.issuer = "https://bridge.test "), /^issuer has leading or trailing whitespace: "https:\/\/bridge\.test "$/],
+    ["redirect URI with a trailing space", (c) => (c.clients[1].redirectUris[1] = "https://grafana.example.com/cb "), /^clients\[1\]\.redirectUris\[1\] has leading or trailing whitespace: "https:\/\/grafana\.example\.com\/cb "$/],
+    ["redirect URI with a leading tab", (c) => (c.clients[0].redirectUris[0] = "\thttps://a.example/cb"), /^clients\[0\]\.redirectUris\[0\] has leading or trailing whitespace: "\\thttps/],
+    ["redirect URI with a trailing no-break space", (c) => (c.clients[0].redirectUris[0] = "https://a.example/cb\u00a0"), /^clients\[0\]\.redirectUris\[0\] has leading or trailing whitespace: "https:\/\/a\.example\/cb\\u00a0"$/],
+    ["joinUrl with a trailing newline", (c) => (c.clients[3].joinUrl = "https://discord.gg/x\n"), /^clients\[3\]\.joinUrl has leading or trailing whitespace/],
+    ["discord.clientId with a trailing space", (c) => (c.discord.clientId = "111111111111111111 "), /^discord\.clientId has leading or trailing whitespace: "111111111111111111 "$/],
+    ["clientId with a leading space", (c) => (c.clients[2].clientId = " legacy-rs"), /^clients\[2\]\.clientId has leading or trailing whitespace: " legacy-rs"$/],
+    ["clientSecretHash with a trailing space (not shown)", (c) => (c.clients[0].clientSecretHash += " "), /^clients\[0\]\.clientSecretHash has leading or trailing whitespace$/],
+    ["requireGuilds entry with a space", (c) => (c.clients[3].requireGuilds = [" 300000000000000001"]), /^clients\[3\]\.requireGuilds\[0\] has leading or trailing whitespace/],
+    ["requireRoles entry with a space", (c) => (c.clients[4].requireRoles = ["moderators "]), /^clients\[4\]\.requireRoles\[0\] has leading or trailing whitespace/],
+    ["roleGuilds entry with a space", (c) => (c.roleGuilds[1] += " "), /^roleGuilds\[1\] has leading or trailing whitespace/],
+    ["guilds.include entry with a space", (c) => (c.guilds.include = ["300000000000000001 "]), /^guilds\.include\[0\] has leading or trailing whitespace/],
+    ["guilds.names id with a space", (c) => (c.guilds.names = { "300000000000000001 ": "Main" }), /^guilds\.names\["300000000000000001 "\] has leading or trailing whitespace$/],
+    ["group guild with a space", (c) => (c.groups.mods = { guild: "300000000000000001 " }), /^groups\.mods\.guild has leading or trailing whitespace/],
+    ["group anyRole entry with a space", (c) => (c.groups.mods = { guild: "300000000000000001", anyRole: ["400000000000000001 "] }), /^groups\.mods\.anyRole\[0\] has leading or trailing whitespace/],
+    ["syntheticEmailDomain with a space", (c) => (c.clients[0].syntheticEmailDomain = "discord.example.com "), /^clients\[0\]\.syntheticEmailDomain has leading or trailing whitespace/],
+    // Parameters the bridge adds to its redirects must not already be in a registered redirect URI.
+    ...(["code", "state", "iss", "error", "error_description"] as const).map(
+      (name): [string, (c: any) => void, RegExp] => [
+        `redirect URI carrying ${name}`,
+        (c) => c.clients[1].redirectUris.push(`https://grafana.example.com/cb?x=1&${name}=y`),
+        new RegExp(`^clients\\[1\\]\\.redirectUris\\[2\\] already has the query parameter "${name}"`),
+      ],
+    ),
+    ["redirect URI carrying an encoded state", (c) => (c.clients[0].redirectUris = ["https://a.example/cb?%73tate=1"]), /^clients\[0\]\.redirectUris\[0\] already has the query parameter "state"/],
   ];
   for (const [name, mutate, message] of cases) {
     it(`names the field: ${name}`, () => {
@@ -72,9 +98,11 @@ describe("validateConfig", () => {
     });
   }
 
-  it("allows http redirect URIs on loopback and $-prefixed comment fields", () => {
+  it("allows http redirect URIs on loopback, inner spaces, other query parameters and $-prefixed comment fields", () => {
     const raw = good();
-    raw.clients[0].redirectUris = ["http://127.0.0.1:8788/cb", "http://localhost/cb"];
+    raw.clients[0].redirectUris = ["http://127.0.0.1:8788/cb", "http://localhost/cb", "http://[::1]:8080/cb", "https://a.example/cb?codes=1&my_state=2&issuer=3"];
+    raw.clients[0].name = " Spaced name ";
+    raw.guilds.names["300000000000000001"] = "The Main Community ";
     raw.$comment = "notes";
     expect(problems(raw)).toEqual([]);
   });
@@ -85,12 +113,46 @@ describe("validateConfig", () => {
 });
 
 describe("loadSettings", () => {
+  const secret = { DISCORD_CLIENT_SECRET: "s3cretvalue" };
+  const settingsProblems = (env: Parameters<typeof loadSettings>[1]): readonly string[] => {
+    try {
+      loadSettings(good(), env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+    return [];
+  };
+
   it("requires the Discord client secret and valid Discord URLs", () => {
     expect(() => loadSettings(good(), {})).toThrow(/DISCORD_CLIENT_SECRET/);
-    expect(() => loadSettings(good(), { DISCORD_CLIENT_SECRET: "s3cretvalue", DISCORD_API_BASE: "ftp://x" })).toThrow(/DISCORD_API_BASE/);
-    const settings = loadSettings(good(), { DISCORD_CLIENT_SECRET: "s3cretvalue" });
+    expect(() => loadSettings(good(), { ...secret, DISCORD_API_BASE: "ftp://x" })).toThrow(/DISCORD_API_BASE/);
+    const settings = loadSettings(good(), secret);
     expect(settings.discordApiBase).toBe("https://discord.com/api/v10");
     expect(settings.discordAuthorizeUrl).toBe("https://discord.com/oauth2/authorize");
+  });
+
+  it("refuses http Discord URLs except on loopback hosts", () => {
+    expect(settingsProblems({ ...secret, DISCORD_API_BASE: "http://discord.com/api/v10" })).toEqual([
+      'DISCORD_API_BASE (Worker var) must use https (http is allowed only for localhost, 127.0.0.1 and [::1]): "http://discord.com/api/v10"',
+    ]);
+    expect(settingsProblems({ ...secret, DISCORD_AUTHORIZE_URL: "http://discord.test/oauth2/authorize" })).toEqual([
+      'DISCORD_AUTHORIZE_URL (Worker var) must use https (http is allowed only for localhost, 127.0.0.1 and [::1]): "http://discord.test/oauth2/authorize"',
+    ]);
+    for (const host of ["127.0.0.1:8788", "localhost:8788", "[::1]:8788"]) {
+      const local = loadSettings(good(), { ...secret, DISCORD_API_BASE: `http://${host}/api/v10/`, DISCORD_AUTHORIZE_URL: `http://${host}/oauth2/authorize` });
+      expect(local.discordApiBase).toBe(`http://${host}/api/v10`);
+    }
+    expect(loadSettings(good(), { ...secret, DISCORD_API_BASE: "https://discord.test/api/v10" }).discordApiBase).toBe("https://discord.test/api/v10");
+  });
+
+  it("refuses Discord URLs with leading or trailing whitespace", () => {
+    expect(settingsProblems({ ...secret, DISCORD_API_BASE: "https://discord.com/api/v10 " })).toEqual([
+      'DISCORD_API_BASE (Worker var) has leading or trailing whitespace: "https://discord.com/api/v10 "',
+    ]);
+    expect(settingsProblems({ ...secret, DISCORD_AUTHORIZE_URL: "\nhttps://discord.com/oauth2/authorize" })).toEqual([
+      'DISCORD_AUTHORIZE_URL (Worker var) has leading or trailing whitespace: "\\nhttps://discord.com/oauth2/authorize"',
+    ]);
   });
 });
 
