@@ -2,90 +2,13 @@
 // time (utime + stime from /proc) over many sequential requests against the bundled Worker. It
 // includes the runtime's HTTP handling and the Durable Objects (same process), so it is an upper
 // bound on what the Workers platform bills. Run: `npm run bench` (Linux only).
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { Miniflare } from "miniflare";
-import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "../test/helpers/fake-discord.ts";
+import { client, bundleWorker, LEGACY, startBridge, TICK_MS, workerdCpuMs } from "./lib.ts";
 
 const N = Number(process.env.BENCH_N ?? 300);
-const ISSUER = "https://bridge.test";
-const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"]).toString().trim());
-const ACCESS_BASIC = `Basic ${btoa("access:access-secret-with:colon%and+plus")}`;
-const REDIRECT = "https://team.cloudflareaccess.com/cdn-cgi/access/callback";
-const VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", "dist", "test/fixtures/worker.ts"], {
-  stdio: "ignore",
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-});
-const bundleBytes = statSync("dist/worker.js").size;
-
-const discord = new FakeDiscord();
-const mf = new Miniflare({
-  modules: true,
-  scriptPath: "dist/worker.js",
-  compatibilityDate: "2026-04-01",
-  kvNamespaces: ["KV"],
-  durableObjects: { CODES: { className: "CodeStore", useSQLite: true }, KEYS: { className: "KeyKeeper", useSQLite: true } },
-  bindings: {
-    DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
-    DISCORD_API_BASE: "https://discord.test/api/v10",
-    DISCORD_AUTHORIZE_URL: "https://discord.test/oauth2/authorize",
-  },
-  outboundService: (request) => discord.fetch(request as unknown as Request) as never,
-  unsafeTriggerHandlers: true, // /cdn-cgi/handler/scheduled runs the cron handler
-  // The Worker's login log lines would drown the table.
-  handleRuntimeStdio: (stdout, stderr) => {
-    stdout.resume();
-    stderr.resume();
-  },
-});
-await mf.ready;
-
-function workerdCpuMs(): number {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (!stat.includes("(workerd)") || Number(fields[1]) !== process.pid) continue;
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // the process ended
-    }
-  }
-  return ticks * TICK_MS;
-}
-
-const fetchWorker = (path: string, init: Record<string, unknown> = {}) =>
-  mf.dispatchFetch(new URL(path, ISSUER).toString(), { redirect: "manual", ...init } as never) as unknown as Promise<Response>;
-
-async function authorize(legacy = false, scope = "openid email profile"): Promise<{ state: string; cookie: string }> {
-  const q = legacy
-    ? new URLSearchParams({ response_type: "code", client_id: "legacy-rs", redirect_uri: LEGACY.redirect, scope })
-    : new URLSearchParams({ response_type: "code", client_id: "access", redirect_uri: REDIRECT, scope, state: "s", nonce: "n", code_challenge: CHALLENGE, code_challenge_method: "S256" });
-  const res = await fetchWorker(`/authorize?${q}`);
-  await res.text();
-  const discordUrl = new URL(res.headers.get("Location")!);
-  return { state: discordUrl.searchParams.get("state")!, cookie: res.headers.get("Set-Cookie")!.split(";")[0]! };
-}
-
-async function callback(a: { state: string; cookie: string }): Promise<string> {
-  const res = await fetchWorker(`/callback?code=alice~${crypto.randomUUID()}&state=${encodeURIComponent(a.state)}`, { headers: { Cookie: a.cookie } });
-  await res.text();
-  return new URL(res.headers.get("Location")!).searchParams.get("code")!;
-}
-
-const LEGACY = { basic: `Basic ${btoa("legacy-rs:legacy-secret-0123456789")}`, redirect: "https://legacy.example.com/oauth/callback" };
-
-async function token(code: string, client = { basic: ACCESS_BASIC, redirect: REDIRECT }): Promise<string> {
-  const body = new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: client.redirect, ...(client.redirect === REDIRECT && { code_verifier: VERIFIER }) });
-  const res = await fetchWorker("/token", { method: "POST", headers: { Authorization: client.basic, "Content-Type": "application/x-www-form-urlencoded" }, body: body.toString() });
-  const json = (await res.json()) as { access_token: string };
-  if (res.status !== 200) throw new Error(`token ${res.status}`);
-  return json.access_token;
-}
+const bundleBytes = bundleWorker();
+const mf = await startBridge();
+const { fetchWorker, authorize, callback, token } = client(mf);
 
 async function measure(name: string, prepare: () => Promise<unknown[]>, run: (input: unknown) => Promise<unknown>): Promise<[string, number, number]> {
   const inputs = await prepare();
