@@ -5,7 +5,6 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_KEY_POLICY, validateConfig, type KeyPolicy } from "../src/config.ts";
 import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, sealingKeyAt, signingKey, statusAt, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
@@ -13,6 +12,7 @@ import { rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/r
 import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { readJsonFile } from "./lib/config-file.ts";
+import { isMain } from "./lib/main.ts";
 
 const USAGE = `usage:
   npm run keys -- status
@@ -155,6 +155,6 @@ export async function runKeys(argv: readonly string[], kvFor: (t: { remote: bool
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (isMain(import.meta.url)) {
   process.exitCode = await runKeys(process.argv.slice(2));
 }
