@@ -74,6 +74,13 @@ describe("holding the Discord client secret forges nothing", () => {
     }
   });
 
+  it("each purpose has its own subkey: the bridge's own sealed state is not an access token", async () => {
+    const started = await startLogin();
+    const res = await userinfo(started.state);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: "invalid_token" });
+  });
+
   it("the bridge's own tokens name their key and open: the same login works end to end", async () => {
     const res = await redeem(await codeFor("alice"));
     const { access_token } = await res.json<{ access_token: string }>();
