@@ -107,16 +107,16 @@ export async function authorizeCompat(request: Request & { params?: Record<strin
     body = isForm(request) ? addScopes(new URLSearchParams(new TextDecoder().decode(bytes))).toString() : bytes;
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return refusePage(err, undefined);
+    return refusePage(err);
   }
   const headers = new Headers(request.headers);
   headers.delete("Content-Length");
   return authorize(new Request(url, { method: "POST", headers, body }), ctx);
 }
 
-/** A request that must not be answered by a redirect, logged and shown as a page. */
-function refusePage(err: OAuthError, clientId: string | undefined): Response {
-  logLogin({ step: "authorize", result: "denied", client: clientId, reason: `${err.error}:${err.detail ?? err.description}` });
+/** A request that must not be answered by a redirect (no checked client yet), logged and shown as a page. */
+function refusePage(err: OAuthError): Response {
+  logLogin({ step: "authorize", result: "denied", client: undefined, reason: `${err.error}:${err.detail ?? err.description}` });
   return errorPage("This login request is not valid", err.description, err.status === 413 ? 413 : 400);
 }
 
@@ -128,7 +128,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     target = checkClientAndRedirect(ctx.settings, params);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return refusePage(err, undefined);
+    return refusePage(err);
   }
 
   let valid: ValidRequest;
