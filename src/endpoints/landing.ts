@@ -42,6 +42,7 @@ ${row("Scopes", scopes)}
 ${row("OIDC claims", claimNames(settings.guilds, withGuilds))}
 ${row("Who may log in", gateText(c, settings.guilds))}
 ${row("Registered redirect URIs", c.redirectUris.join("  "))}
+${row("Email claim", c.syntheticEmailDomain ? `the Discord-verified address; else <discord id>@${c.syntheticEmailDomain} (email_verified false)` : "only a Discord-verified address; none otherwise")}
 ${row("ID token signature", c.idTokenSigningAlg)}
 </table>`,
     )

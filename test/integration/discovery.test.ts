@@ -59,6 +59,9 @@ describe("landing page", () => {
     expect(html).toContain("guilds, groups, roles:300000000000000001, roles:300000000000000002");
     expect(html).toContain("only members of The Main Community (300000000000000001) (checked at login)");
     expect(html).toContain("holding moderators");
+    // What each client gets as email: never an unverified address.
+    expect(html).toContain("only a Discord-verified address; none otherwise");
+    expect(html).toContain("the Discord-verified address; else &lt;discord id&gt;@discord.bridge.test (email_verified false)");
   });
 
   it("answers unknown paths with a 404 OAuth error", async () => {
