@@ -61,7 +61,7 @@ describe("landing page", () => {
     expect(html).toContain("holding moderators");
     // What each client gets as email: never an unverified address.
     expect(html).toContain("only a Discord-verified address; none otherwise");
-    expect(html).toContain("the Discord-verified address; else &lt;discord id&gt;@discord.bridge.test (email_verified false)");
+    expect(html).toContain("the Discord-verified address; else &#60;discord id&#62;@discord.bridge.test (email_verified false)");
   });
 
   it("answers unknown paths with a 404 OAuth error", async () => {
