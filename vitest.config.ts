@@ -3,6 +3,7 @@
 //   entry test/fixtures/worker.ts (test/fixtures/config.json), and a fake Discord behind outboundService;
 // - "node": the operator commands in scripts/ (config check, client creation, local stack).
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "./test/helpers/fake-discord.ts";
@@ -12,6 +13,13 @@ const discord = new FakeDiscord();
 // own: the bot endpoint answers from a user's latest login, and logins with faults in other files
 // must not change what the example is told.
 const exampleDiscord = new FakeDiscord();
+// Fuzzing (test/integration/fuzz.test.ts, `npm run fuzz`), handed to the tests with provide/inject:
+// FUZZ_RUNS runs per property (default 200), FUZZ_SEED the seed ("random": a fresh one, printed here;
+// default a fixed one), FUZZ_PATH a failing run's path to replay.
+const fuzzSeed = process.env.FUZZ_SEED === "random" ? String(randomInt(2 ** 31)) : (process.env.FUZZ_SEED ?? "");
+if (process.env.FUZZ_SEED === "random") console.log(`fuzz: seed ${fuzzSeed} (replay with FUZZ_SEED=${fuzzSeed})`);
+const fuzz = { fuzzRuns: process.env.FUZZ_RUNS ?? "", fuzzSeed, fuzzPath: process.env.FUZZ_PATH ?? "" };
+
 // The Cloudflare Access team "testteam" (test-only key). Read, not imported: Vite's config loader wants
 // import attributes on JSON, which this tsconfig's module setting does not allow.
 const accessTeam = JSON.parse(readFileSync(new URL("./test/fixtures/access-team.json", import.meta.url), "utf8")) as { certsUrl: string; certs: unknown };
@@ -46,7 +54,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"] },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], provide: fuzz },
       },
       {
         test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000 },
