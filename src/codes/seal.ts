@@ -36,8 +36,12 @@ export async function purposeKey(secret: Uint8Array, purpose: SealPurpose): Prom
   );
 }
 
-/** Longer than anything we seal; a longer input is refused before any work. */
-const MAX_SEALED_LENGTH = 4096;
+/**
+ * Longer than anything we seal (the largest state: a 1,024-character client state and a 512-character
+ * nonce that JSON escapes six-fold, plus the redirect URI, is about 13 KB sealed); a longer input is
+ * refused before any work.
+ */
+const MAX_SEALED_LENGTH = 16 * 1024;
 
 export async function seal(payload: JWTPayload, purpose: SealPurpose, keys: SealingKeys, ttlSeconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);

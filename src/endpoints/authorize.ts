@@ -43,8 +43,8 @@ interface ValidRequest {
   readonly promptNone: boolean;
 }
 
-/** The longest client `state` we carry (and echo). */
-const MAX_STATE_LENGTH = 1024;
+/** A client `state` we carry and echo: 1 to 1,024 printable ASCII characters (RFC 6749 A.5: 1*VSCHAR). */
+const STATE = /^[\x20-\x7e]{1,1024}$/;
 
 const PROMPTS = new Set(["none", "login", "consent", "select_account"]);
 
@@ -59,7 +59,8 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
   if (responseMode !== undefined && responseMode !== "query") throw new OAuthError("invalid_request", "only response_mode=query is supported");
   const scopes = grantedScopes(optional(params, "scope", 1000) ?? "");
   if (!scopes.includes("openid")) throw new OAuthError("invalid_scope", "scope must include openid");
-  const state = optional(params, "state", MAX_STATE_LENGTH);
+  const state = optional(params, "state", 1024);
+  if (state !== undefined && !STATE.test(state)) throw new OAuthError("invalid_request", "state must be printable ASCII characters");
   const nonce = optional(params, "nonce", 512);
   const challenge = checkChallenge(params, target.client);
 
@@ -87,7 +88,9 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
 const COMPAT_SCOPES: Readonly<Record<string, string>> = { email: "openid profile email", guilds: "openid profile email guilds", roles: "openid profile email guilds" };
 
 export async function authorizeCompat(request: Request & { params?: Record<string, string> }, ctx: RequestContext): Promise<Response> {
-  const extra = COMPAT_SCOPES[request.params?.mode ?? ""];
+  const mode = request.params?.mode ?? "";
+  // Own keys only: /authorize/__proto__ or /authorize/toString must not find Object.prototype's members.
+  const extra = Object.hasOwn(COMPAT_SCOPES, mode) ? COMPAT_SCOPES[mode] : undefined;
   if (!extra) return errorPage("Unknown login path", "Use /authorize, /authorize/email, /authorize/guilds or /authorize/roles.", 404);
   // Add the scopes; a repeated scope is left as it is for /authorize to refuse.
   const addScopes = (search: URLSearchParams) => {
@@ -139,7 +142,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     logLogin({ step: "authorize", result: "denied", client: target.client.clientId, reason: `${err.error}:${err.description}` });
     // The client's state goes back only when it is one we accept: nothing is echoed without a bound.
     const state = params.values.get("state");
-    return errorRedirect(target.redirectUri, err, state !== undefined && state.length <= MAX_STATE_LENGTH ? state : undefined, ctx.issuer);
+    return errorRedirect(target.redirectUri, err, state !== undefined && STATE.test(state) ? state : undefined, ctx.issuer);
   }
 
   const binding = readBinding(request, ctx.issuer);

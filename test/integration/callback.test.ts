@@ -1,7 +1,8 @@
 // /callback: our sealed state and the browser cookie are checked first (a page when they fail), then
 // Discord's answer; Discord faults become clean OAuth errors at the client, with the calls counted.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ACCESS, ISSUER, accessParams, callback, discordCalls, discordCode, startLogin } from "../helpers/bridge";
+import { decodeJwt } from "jose";
+import { ACCESS, ISSUER, accessParams, callback, discordCalls, discordCode, redeem, startLogin } from "../helpers/bridge";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -54,6 +55,21 @@ describe("/callback success", () => {
     const code = discordCode("alice");
     await callback(started, { code });
     await expect.poll(() => discordCalls(code)).toEqual(["POST /oauth2/token", "GET /users/@me", "POST /oauth2/token/revoke"]);
+  });
+});
+
+describe("/callback: whatever /authorize accepts completes", () => {
+  it("the largest state and nonce (escaped many times over in the sealed state) still complete the login", async () => {
+    const state = '"'.repeat(1024);
+    const nonce = "\u0001".repeat(512);
+    const started = await startLogin(accessParams({ state, nonce }));
+    expect(started.state.length).toBeGreaterThan(4096);
+    const res = await callback(started, { code: discordCode("alice") });
+    expect(res.status).toBe(302);
+    const location = new URL(res.headers.get("Location") ?? "");
+    expect(location.searchParams.get("state")).toBe(state);
+    const token = await redeem(location.searchParams.get("code")!);
+    expect(decodeJwt((await token.json<{ id_token: string }>()).id_token).nonce).toBe(nonce);
   });
 });
 

@@ -37,8 +37,6 @@
 // fixed one) and FUZZ_PATH. `npm run fuzz` runs 4000 per property with a fresh seed.
 // A failure prints fast-check's seed and path; replay it with
 //   FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run test/integration/fuzz.test.ts -t "<property>"
-// Violations of today's code that main is fixing are let through by filters marked "known
-// violation" (and counted in the summary line); KNOWN_VIOLATIONS = false shows them all.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
@@ -132,9 +130,7 @@ const discordCodeKey = (code: string) => code.split("~").slice(0, 2).join("~");
 const issuedCodes = new Map<string, Issued>();
 const accessTokens = new Set<string>();
 const logLines: string[] = [];
-const tally = { requests: 0, statuses: new Map<number, number>(), codes: 0, tokens: 0, userinfos: 0, known: new Map<string, number>() };
-/** Filters for violations of today's code that main is fixing (see "known violation" below). */
-const KNOWN_VIOLATIONS = true;
+const tally = { requests: 0, statuses: new Map<number, number>(), codes: 0, tokens: 0, userinfos: 0 };
 
 // ---------------------------------------------------------------------------------------------
 // Request specs: plain data (so a counterexample prints compactly), materialized at run time
@@ -342,16 +338,7 @@ async function check(sent: Sent, res: Response): Promise<string> {
 
   // I1: status.
   if (status < 200 || status > 599) fail("I1", `status ${status}`);
-  if (status >= 500 && status !== 503) {
-    // known violation, being fixed on main: NOT yet on main's list (found by this fuzz, seed
-    // 1275897671): /authorize/<mode> looks the mode up in a plain object, so /authorize/__proto__,
-    // /constructor, /toString... (any Object.prototype member) answer 500 for GET and POST. Delete this
-    // filter (keep the fail) once the route refuses them.
-    const prototypeMode = /^\/authorize\/([^/]+)$/.exec(path)?.[1];
-    if (KNOWN_VIOLATIONS && status === 500 && prototypeMode !== undefined && prototypeMode in Object.prototype) {
-      tally.known.set("500 on /authorize/<Object.prototype member>", (tally.known.get("500 on /authorize/<Object.prototype member>") ?? 0) + 1);
-    } else fail("I1", `a ${status}`);
-  }
+  if (status >= 500 && status !== 503) fail("I1", `a ${status}`);
   if (status === 503 && !(isHtml || (isJson && (obj.error === "server_error" || obj.error === "temporarily_unavailable")))) {
     fail("I1", "a 503 that is neither an OAuth server_error/temporarily_unavailable nor an HTML page");
   }
@@ -398,14 +385,7 @@ async function checkRedirect(sent: Sent, res: Response, fail: (rule: string, det
   } catch {
     return fail("I3", "a Location that is not an absolute URL");
   }
-  if (location.length > LOCATION_MAX) {
-    // known violation, being fixed on main: /authorize echoes the client's state in its error
-    // redirects whatever its length, even a state it refused for being over 1024 characters (a 60 KB
-    // state gives a 60 KB Location). Delete this filter (keep the fail) when main's fix lands.
-    const echoesLongState = (target.searchParams.get("state") ?? "").length > 1024 && target.searchParams.has("error") && path.startsWith("/authorize");
-    if (KNOWN_VIOLATIONS && echoesLongState) tally.known.set("oversized state echoed", (tally.known.get("oversized state echoed") ?? 0) + 1);
-    else fail("I3", `a Location of ${location.length} chars (over ${LOCATION_MAX})`);
-  }
+  if (location.length > LOCATION_MAX) fail("I3", `a Location of ${location.length} chars (over ${LOCATION_MAX})`);
   if (target.hash !== "") fail("I3", "a Location with a fragment");
 
   if (location.startsWith(`${DISCORD_AUTHORIZE}?`)) {
@@ -477,13 +457,7 @@ async function checkRedirect(sent: Sent, res: Response, fail: (rule: string, det
     if (values(sent, "error").length > 0) fail("I4", "a code although Discord reported an error");
     if (!cookieValues(sent.headers.get("Cookie"), ["__Host-dob_bind", "dob_bind"]).includes(pending.binding)) fail("I4", "a code without the browser's binding cookie");
     pending.codes++;
-    if (pending.codes > 1) {
-      // known violation, being fixed on main: a state completes every callback that brings a new
-      // Discord code, and each gives a new code. Delete this filter (keep the fail) when main makes a
-      // state single-use.
-      if (KNOWN_VIOLATIONS) tally.known.set("state completed twice", (tally.known.get("state completed twice") ?? 0) + 1);
-      else fail("I4", `a state completed ${pending.codes} callbacks`);
-    }
+    if (pending.codes > 1) fail("I4", `a state completed ${pending.codes} callbacks`);
     issuedCodes.set(code[0] ?? "", { client: match.id, redirectUri: registered, challenges: pending.challenges, redeemed: false });
     tally.codes++;
   }
@@ -883,8 +857,7 @@ describe(`fuzz (seed ${SEED}, ${RUNS} runs per property${PATH ? `, path ${PATH}`
   afterAll(() => {
     vi.restoreAllMocks();
     const statuses = [...tally.statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(" ");
-    const known = [...tally.known].map(([k, n]) => `${k}: ${n}`).join(", ");
-    realConsole.log(`fuzz: seed ${SEED}, ${tally.requests} requests (${statuses}), ${tally.codes} codes, ${tally.tokens} token responses, ${tally.userinfos} userinfo answers${known ? `; known violations let through: ${known}` : ""}`);
+    realConsole.log(`fuzz: seed ${SEED}, ${tally.requests} requests (${statuses}), ${tally.codes} codes, ${tally.tokens} token responses, ${tally.userinfos} userinfo answers`);
   });
 
   it("the checks reject what they must (the oracle is not vacuous)", async () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { accessBasic, accessParams, authorizeUrl, call, callback, discordCode, redeem, startLogin } from "../helpers/bridge";
 
-const paths = ["/", "/authorize", "/callback", "/token", "/userinfo", "/jwks.json", "/.well-known/openid-configuration", "/x", "//authorize", "/authorize/", "/%"];
+const paths = ["/", "/authorize", "/callback", "/token", "/userinfo", "/jwks.json", "/.well-known/openid-configuration", "/x", "//authorize", "/authorize/", "/%", "/authorize/__proto__", "/authorize/constructor", "/authorize/toString"];
 const methods = ["GET", "POST", "DELETE", "HEAD"];
 const bodies: [string, string | Uint8Array][] = [
   ["application/x-www-form-urlencoded", "%%%&&&==="],
