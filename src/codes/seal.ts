@@ -43,6 +43,9 @@ export async function purposeKey(secret: Uint8Array, purpose: SealPurpose): Prom
  */
 const MAX_SEALED_LENGTH = 16 * 1024;
 
+/** Compact JWE, strictly: five base64url parts (jose's decoder would let whitespace through). */
+const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 export async function seal(payload: JWTPayload, purpose: SealPurpose, keys: SealingKeys, ttlSeconds: number): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const { kid, key } = await keys.current(purpose);
@@ -55,7 +58,7 @@ export async function seal(payload: JWTPayload, purpose: SealPurpose, keys: Seal
 
 /** Open a sealed value; throws UnsealError("expired" | "invalid"), never anything else. */
 export async function unseal(token: string, purpose: SealPurpose, keys: SealingKeys): Promise<JWTPayload> {
-  if (token.length === 0 || token.length > MAX_SEALED_LENGTH) throw new UnsealError("invalid");
+  if (token.length > MAX_SEALED_LENGTH || !COMPACT_JWE.test(token)) throw new UnsealError("invalid");
   try {
     const { payload } = await jwtDecrypt(
       token,

@@ -74,6 +74,19 @@ describe("holding the Discord client secret forges nothing", () => {
     }
   });
 
+  it("a sealed value is read strictly: the bridge's own token with whitespace or padding added is refused", async () => {
+    const { access_token } = await (await redeem(await codeFor("alice"))).json<{ access_token: string }>();
+    for (const token of [`${access_token}\r\n`, `${access_token} `, ` ${access_token}`, `${access_token}=`, access_token.replace(".", ".\n")]) {
+      const res = await call("/userinfo", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ access_token: token }) });
+      expect(res.status, JSON.stringify(token.slice(-3))).toBe(401);
+    }
+    const started = await startLogin();
+    const code = discordCode("alice");
+    const res = await callback({ ...started, state: `${started.state}\r\n` }, { code });
+    expect(res.status).toBe(400);
+    expect(await discordCalls(code)).toEqual([]);
+  });
+
   it("each purpose has its own subkey: the bridge's own sealed state is not an access token", async () => {
     const started = await startLogin();
     const res = await userinfo(started.state);
