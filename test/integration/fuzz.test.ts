@@ -495,7 +495,9 @@ const EXPORTS_PER_PROPERTY = 40;
 let exportsLeft = 0;
 
 async function fetchWorker(request: Request): Promise<Response> {
-  if (exportsLeft > 0) {
+  // A body the Worker leaves unread (a 404, a 413 before reading) makes the pool's pipe into the
+  // runtime report "Network connection lost" as an uncaught error: bodies take the direct path.
+  if (exportsLeft > 0 && request.body === null) {
     exportsLeft--;
     return exports.default.fetch(request);
   }
