@@ -41,29 +41,70 @@ export function securityHeaders(extra?: HeadersInit): Headers {
   return headers;
 }
 
+/** Page styles, shared by every page. */
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1f2328}
+h1{font-size:1.5rem}code,pre{background:#f3f4f6;border-radius:4px;padding:.1rem .3rem;word-break:break-all}
+pre{padding:.6rem;white-space:pre-wrap}table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
+.muted{color:#57606a}`;
+
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** A complete HTML page; `body` must already be escaped HTML. */
-export function htmlPage(title: string, body: string, status = 200): Response {
+/**
+ * A complete HTML page; `body` must already be escaped HTML. `formAction` is an origin the page's forms
+ * may post to besides our own (a client's redirect URI, for a form_post response).
+ */
+export function htmlPage(title: string, body: string, status = 200, options: { formAction?: string } = {}): Response {
   const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
-body{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1f2328}
-h1{font-size:1.5rem}code,pre{background:#f3f4f6;border-radius:4px;padding:.1rem .3rem;word-break:break-all}
-pre{padding:.6rem;white-space:pre-wrap}table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
-.muted{color:#57606a}
+${STYLE}
 </style></head>
 <body>
 <h1>${escapeHtml(title)}</h1>
 ${body}
 </body></html>`;
-  return new Response(page, {
-    status,
-    headers: securityHeaders({ "Content-Type": "text/html; charset=utf-8" }),
-  });
+  const headers = securityHeaders({ "Content-Type": "text/html; charset=utf-8" });
+  if (options.formAction) headers.set("Content-Security-Policy", HTML_SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'self'", `form-action 'self' ${options.formAction}`));
+  return new Response(page, { status, headers });
+}
+
+/** Hidden form fields carrying `params` (undefined ones left out). */
+export function hiddenFields(params: Record<string, string | undefined>): string {
+  return Object.entries(params)
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join("");
+}
+
+/** The one script the bridge ever runs, allowed by its hash (CSP Level 2) and nothing else. */
+export const AUTO_SUBMIT_SCRIPT = "document.forms[0].submit()";
+export const AUTO_SUBMIT_SCRIPT_HASH = "sha256-ePniVEkSivX/c7XWBGafqh8tSpiRrKiqYeqbG7N1TOE=";
+
+/**
+ * OAuth 2.0 Form Post Response Mode: a page that posts `params` to `action` (a checked redirect URI)
+ * by itself, and shows a button for browsers without scripts. The CSP allows only that one script; it
+ * sets no form-action, which browsers also apply to the redirects a client's callback answers with.
+ */
+export function formPostPage(action: string, params: Record<string, string | undefined>): Response {
+  const page = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Continue to the application</title>
+<style>
+${STYLE}
+</style></head>
+<body>
+<form method="post" action="${escapeHtml(action)}">${hiddenFields(params)}
+<p>Taking you back to the application. If nothing happens, press Continue.</p>
+<button type="submit">Continue</button>
+</form>
+<script>${AUTO_SUBMIT_SCRIPT}</script>
+</body></html>`;
+  const headers = securityHeaders({ "Content-Type": "text/html; charset=utf-8" });
+  headers.set("Content-Security-Policy", `default-src 'none'; script-src '${AUTO_SUBMIT_SCRIPT_HASH}'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'`);
+  return new Response(page, { status: 200, headers });
 }
 
 /** The page a browser sees when we must not redirect (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */

@@ -14,7 +14,7 @@ import { sealingKeys } from "../keys/store";
 import { logLogin } from "../log";
 import { discordScopesFor, guildPlan } from "../guilds/plan";
 import { grantedScopes } from "../tokens/scopes";
-import { errorRedirect } from "./redirect";
+import { errorRedirect, isResponseMode, type ResponseMode } from "./redirect";
 
 /** How long a user may spend at Discord before the login must start again. */
 export const UPSTREAM_STATE_TTL_SECONDS = 600;
@@ -30,6 +30,7 @@ export interface PendingAuthorization {
   readonly p?: "none"; // prompt=none was requested
   readonly b: string; // browser binding (cookie value)
   readonly j: string; // this state's id: it completes one callback
+  readonly m?: "form_post"; // response mode, when not query
 }
 
 interface ValidRequest {
@@ -41,6 +42,11 @@ interface ValidRequest {
   readonly discordPrompt: "consent" | "none";
   /** The client sent prompt=none: no page of ours may be shown either. */
   readonly promptNone: boolean;
+}
+
+/** The mode to answer in: form_post when the request asks for it (also for its errors), else query. */
+function responseModeOf(params: Params): ResponseMode {
+  return params.values.get("response_mode") === "form_post" ? "form_post" : "query";
 }
 
 /** A client `state` we carry and echo: 1 to 1,024 printable ASCII characters (RFC 6749 A.5: 1*VSCHAR). */
@@ -56,7 +62,7 @@ function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
   if (responseType === undefined) throw new OAuthError("invalid_request", "response_type is required");
   if (responseType !== "code") throw new OAuthError("unsupported_response_type", "only response_type=code is supported");
   const responseMode = params.values.get("response_mode");
-  if (responseMode !== undefined && responseMode !== "query") throw new OAuthError("invalid_request", "only response_mode=query is supported");
+  if (responseMode !== undefined && !isResponseMode(responseMode)) throw new OAuthError("invalid_request", "response_mode must be query or form_post");
   const scopes = grantedScopes(optional(params, "scope", 1000) ?? "");
   if (!scopes.includes("openid")) throw new OAuthError("invalid_scope", "scope must include openid");
   const state = optional(params, "state", 1024);
@@ -142,7 +148,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     logLogin({ step: "authorize", result: "denied", client: target.client.clientId, reason: `${err.error}:${err.description}` });
     // The client's state goes back only when it is one we accept: nothing is echoed without a bound.
     const state = params.values.get("state");
-    return errorRedirect(target.redirectUri, err, state !== undefined && STATE.test(state) ? state : undefined, ctx.issuer);
+    return errorRedirect(target.redirectUri, err, state !== undefined && STATE.test(state) ? state : undefined, ctx.issuer, responseModeOf(params));
   }
 
   const binding = readBinding(request, ctx.issuer);
@@ -156,6 +162,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     ...(valid.nonce !== undefined && { n: valid.nonce }),
     ...(valid.challenge !== undefined && { cc: valid.challenge }),
     ...(valid.promptNone && { p: "none" as const }),
+    ...(responseModeOf(params) === "form_post" && { m: "form_post" as const }),
   };
   const sealed = await seal({ ...pending }, "upstream-state", await sealingKeys(ctx.env), UPSTREAM_STATE_TTL_SECONDS);
 

@@ -13,19 +13,20 @@ import { OAuthError } from "../errors";
 import { checkGate, type Refusal } from "../guilds/gate";
 import { guildClaims } from "../guilds/membership";
 import { guildPlan } from "../guilds/plan";
-import { errorPage, escapeHtml, htmlPage } from "../http";
+import { errorPage, escapeHtml, hiddenFields, htmlPage } from "../http";
 import { sealingKeys } from "../keys/store";
 import { logLogin, logUnexpected } from "../log";
 import { claimsFor } from "../tokens/claims";
 import { grantedScopes } from "../tokens/scopes";
 import type { PendingAuthorization } from "./authorize";
-import { codeRedirect, errorLocation, errorRedirect } from "./redirect";
+import { codeRedirect, errorLocation, errorParams, errorRedirect } from "./redirect";
 
 function isPending(p: Record<string, unknown>): p is Record<string, unknown> & PendingAuthorization {
   const optionalString = (v: unknown) => v === undefined || typeof v === "string";
   return (
     typeof p.c === "string" && typeof p.r === "string" && typeof p.sc === "string" && typeof p.b === "string" && typeof p.j === "string" &&
-    optionalString(p.s) && optionalString(p.n) && optionalString(p.cc) && (p.p === undefined || p.p === "none")
+    optionalString(p.s) && optionalString(p.n) && optionalString(p.cc) && (p.p === undefined || p.p === "none") &&
+    (p.m === undefined || p.m === "form_post")
   );
 }
 
@@ -49,9 +50,15 @@ function refusalPage(ctx: RequestContext, client: ClientConfig, pending: Pending
   const again: Record<string, string | undefined> = {
     response_type: "code", client_id: pending.c, redirect_uri: pending.r, scope: pending.sc, state: pending.s, nonce: pending.n,
     ...(pending.cc !== undefined && { code_challenge: pending.cc, code_challenge_method: "S256" }),
+    response_mode: pending.m,
   };
   for (const [k, v] of Object.entries(again)) if (v !== undefined) retry.searchParams.set(k, v);
-  const back = errorLocation(pending.r, NOT_ALLOWED, pending.s, ctx.issuer);
+  // The way back is the client's own error response, in its response mode: a link, or a form button.
+  const backText = `go back to ${escapeHtml(client.name)}`;
+  const back =
+    pending.m === "form_post"
+      ? `<form method="post" action="${escapeHtml(pending.r)}">${hiddenFields(errorParams(NOT_ALLOWED, pending.s, ctx.issuer))}<button type="submit">${backText}</button></form>`
+      : `<a href="${escapeHtml(errorLocation(pending.r, NOT_ALLOWED, pending.s, ctx.issuer))}">${backText}</a>`;
   const app = `<strong>${escapeHtml(client.name)}</strong>`;
   const tryAgain = `<a href="${escapeHtml(retry.toString())}">try again</a>`;
   const body =
@@ -63,8 +70,9 @@ function refusalPage(ctx: RequestContext, client: ClientConfig, pending: Pending
   return htmlPage(
     "You can't use this application yet",
     `${body}
-<p class="muted">Or <a href="${escapeHtml(back)}">go back to ${escapeHtml(client.name)}</a>.</p>`,
+<p class="muted">Or ${back}</p>`,
     403,
+    pending.m === "form_post" ? { formAction: new URL(pending.r).origin } : {},
   );
 }
 
@@ -108,7 +116,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   }
   const fail = (err: OAuthError, discordUserId?: string) => {
     logLogin({ step: "callback", result: err.error === "access_denied" ? "denied" : "error", client: client.clientId, discordUserId, reason: err.detail ?? err.error });
-    return errorRedirect(pending.r, err, pending.s, ctx.issuer);
+    return errorRedirect(pending.r, err, pending.s, ctx.issuer, pending.m);
   };
 
   // One callback per state, decided before Discord is called: a replayed callback (the back button, a
@@ -154,7 +162,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     if (!gate.allowed) {
       logLogin({ step: "callback", result: "denied", client: client.clientId, discordUserId: user.id, reason: gate.reason });
       // prompt=none promises no page (OIDC Core 3.1.2.1): tell the client directly.
-      if (pending.p === "none") return errorRedirect(pending.r, NOT_ALLOWED, pending.s, ctx.issuer);
+      if (pending.p === "none") return errorRedirect(pending.r, NOT_ALLOWED, pending.s, ctx.issuer, pending.m);
       return refusalPage(ctx, client, pending, gate);
     }
   }
@@ -179,5 +187,5 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     return fail(new OAuthError("temporarily_unavailable", "The login service could not store the login; try again", { detail: "code_store_failed" }), user.id);
   }
   logLogin({ step: "callback", result: "code_issued", client: client.clientId, discordUserId: user.id });
-  return codeRedirect(pending.r, code, pending.s, ctx.issuer);
+  return codeRedirect(pending.r, code, pending.s, ctx.issuer, pending.m);
 }

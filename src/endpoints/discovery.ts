@@ -3,6 +3,16 @@ import type { RequestContext } from "../context";
 import { jsonResponse } from "../http";
 import { loadKeys } from "../keys/store";
 import { SUPPORTED_SCOPES } from "../tokens/scopes";
+import { RESPONSE_MODES } from "./redirect";
+
+/** Every claim an ID token or /userinfo can carry with this configuration (OIDC Discovery 3). */
+function claimsSupported(roleGuilds: readonly string[]): string[] {
+  return [
+    "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
+    "id", "preferred_username", "name", "picture", "email", "email_verified",
+    "guilds", "groups", ...roleGuilds.map((g) => `roles:${g}`),
+  ];
+}
 
 export async function discovery(_request: Request, ctx: RequestContext): Promise<Response> {
   const { issuer } = ctx;
@@ -16,13 +26,13 @@ export async function discovery(_request: Request, ctx: RequestContext): Promise
       jwks_uri: `${issuer}/jwks.json`,
       scopes_supported: SUPPORTED_SCOPES,
       response_types_supported: ["code"],
-      response_modes_supported: ["query"],
+      response_modes_supported: RESPONSE_MODES,
       grant_types_supported: ["authorization_code"],
       subject_types_supported: ["public"],
       id_token_signing_alg_values_supported: keys.algorithms(),
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       code_challenge_methods_supported: ["S256"],
-      claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "id", "preferred_username", "name", "picture", "email", "email_verified", "guilds", "groups"],
+      claims_supported: claimsSupported(ctx.settings.guilds.roleGuilds),
       claims_parameter_supported: false,
       request_parameter_supported: false,
       request_uri_parameter_supported: false,

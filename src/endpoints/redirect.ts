@@ -1,7 +1,17 @@
-// Authorization responses back to the client's redirect_uri, always with `iss` (RFC 9207).
-// Only ever called with a redirect_uri that was checked against the client's registration.
+// Authorization responses back to the client's redirect_uri, always with `iss` (RFC 9207), in the
+// client's response mode: a 302 with the query (RFC 6749 4.1.2) or a page that posts the parameters
+// (OAuth 2.0 Form Post Response Mode). Only ever called with a redirect_uri that was checked against
+// the client's registration.
 import type { OAuthError } from "../errors";
-import { redirect } from "../http";
+import { formPostPage, redirect } from "../http";
+
+/** The response modes the authorization endpoint supports (discovery lists them). */
+export const RESPONSE_MODES = ["query", "form_post"] as const;
+export type ResponseMode = (typeof RESPONSE_MODES)[number];
+
+export function isResponseMode(value: unknown): value is ResponseMode {
+  return (RESPONSE_MODES as readonly unknown[]).includes(value);
+}
 
 function withParams(redirectUri: string, params: Record<string, string | undefined>): string {
   const url = new URL(redirectUri);
@@ -11,15 +21,24 @@ function withParams(redirectUri: string, params: Record<string, string | undefin
 
 /** Where an RFC 6749 4.1.2.1 error response sends the browser (also used as a link on our pages). */
 export function errorLocation(redirectUri: string, err: OAuthError, state: string | undefined, issuer: string): string {
-  return withParams(redirectUri, { error: err.error, error_description: err.description, state, iss: issuer });
+  return withParams(redirectUri, errorParams(err, state, issuer));
+}
+
+/** The parameters of an RFC 6749 4.1.2.1 error response. */
+export function errorParams(err: OAuthError, state: string | undefined, issuer: string): Record<string, string | undefined> {
+  return { error: err.error, error_description: err.description, state, iss: issuer };
+}
+
+function respond(redirectUri: string, params: Record<string, string | undefined>, mode: ResponseMode): Response {
+  return mode === "form_post" ? formPostPage(redirectUri, params) : redirect(withParams(redirectUri, params));
 }
 
 /** RFC 6749 4.1.2.1 error response. */
-export function errorRedirect(redirectUri: string, err: OAuthError, state: string | undefined, issuer: string): Response {
-  return redirect(errorLocation(redirectUri, err, state, issuer));
+export function errorRedirect(redirectUri: string, err: OAuthError, state: string | undefined, issuer: string, mode: ResponseMode = "query"): Response {
+  return respond(redirectUri, errorParams(err, state, issuer), mode);
 }
 
 /** RFC 6749 4.1.2 success response. */
-export function codeRedirect(redirectUri: string, code: string, state: string | undefined, issuer: string): Response {
-  return redirect(withParams(redirectUri, { code, state, iss: issuer }));
+export function codeRedirect(redirectUri: string, code: string, state: string | undefined, issuer: string, mode: ResponseMode = "query"): Response {
+  return respond(redirectUri, { code, state, iss: issuer }, mode);
 }

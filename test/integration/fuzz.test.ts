@@ -360,8 +360,10 @@ async function check(sent: Sent, res: Response): Promise<string> {
     }
   }
 
-  // I3 + I4: redirects.
+  // I3 + I4: redirects, and form_post pages, which are the same authorization responses, posted.
   if (status >= 300 && status < 400) await checkRedirect(sent, res, fail);
+  const posted = isHtml && status === 200 ? formPostAsRedirect(body) : undefined;
+  if (posted !== undefined) await checkRedirect(sent, new Response(null, { status: 302, headers: { Location: posted } }), fail);
 
   // I4: tokens.
   if (path === "/token" && status < 300 && ("access_token" in obj || "id_token" in obj)) await checkTokenIssued(sent, res, obj, fail);
@@ -373,6 +375,17 @@ async function check(sent: Sent, res: Response): Promise<string> {
     tally.userinfos++;
   }
   return body;
+}
+
+/** A form_post page (a form with hidden fields posting elsewhere) as the query redirect it stands for. */
+function formPostAsRedirect(html: string): string | undefined {
+  const form = /<form method="post" action="([^"]*)">/.exec(html);
+  const fields = [...html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)];
+  if (!form || fields.length === 0) return undefined;
+  const unescape = (v: string) => v.replace(/&#(\d+);/g, (_, n: string) => String.fromCharCode(Number(n)));
+  const url = new URL(unescape(form[1] ?? ""));
+  for (const [, name, value] of fields) url.searchParams.append(unescape(name ?? ""), unescape(value ?? ""));
+  return url.toString();
 }
 
 async function checkRedirect(sent: Sent, res: Response, fail: (rule: string, detail: string) => never): Promise<void> {
