@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_KEY_POLICY, validateConfig, type KeyPolicy } from "../src/config.ts";
-import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, sealingKeyAt, signingKey, statusAt, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
+import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, signingKey, statusAt, timelineStatus, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
 import { rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
 import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
 import { consoleIo, type Io } from "./check.ts";
@@ -68,17 +68,14 @@ const day = (iso: string | undefined) => (iso ? iso.replace("T", " ").slice(0, 1
 
 export function keyTable(set: KeySet, now: number, policy: RotationPolicy): string[] {
   const rows = [["kid", "alg", "status", "created", "signs from", "superseded", "dropped after"]];
-  for (const k of set.keys) {
+  const row = (k: { kid: string; createdAt: string; activatesAt: string; supersededAt?: string | undefined }, alg: string, status: string) => {
     const dropAfter = k.supersededAt ? new Date(Date.parse(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs).toISOString() : undefined;
-    rows.push([k.kid, k.alg, statusAt(set, k, now), day(k.createdAt), day(k.activatesAt), day(k.supersededAt), day(dropAfter)]);
-  }
+    rows.push([k.kid, alg, status, day(k.createdAt), day(k.activatesAt), day(k.supersededAt), day(dropAfter)]);
+  };
+  for (const k of set.keys) row(k, k.alg, statusAt(set, k, now));
   // Sealing keys: their times only, never the secret.
-  const inUse = sealingKeyAt(set, now)?.kid;
-  for (const k of set.sealingKeys ?? []) {
-    const status = Date.parse(k.activatesAt) > now ? "next" : k.kid === inUse ? "current" : "retired";
-    const dropAfter = k.supersededAt ? new Date(Date.parse(k.supersededAt) + policy.maxTokenLifetimeMs + policy.retireMarginMs).toISOString() : undefined;
-    rows.push([k.kid, "sealing", status, day(k.createdAt), day(k.activatesAt), day(k.supersededAt), day(dropAfter)]);
-  }
+  const sealing = set.sealingKeys ?? [];
+  for (const k of sealing) row(k, "sealing", timelineStatus(sealing, k, now));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return [`key set revision ${set.revision}, updated ${day(set.updatedAt)} UTC`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())];
 }

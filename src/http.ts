@@ -51,21 +51,26 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/**
- * A complete HTML page; `body` must already be escaped HTML. `formAction` is an origin the page's forms
- * may post to besides our own (a client's redirect URI, for a form_post response).
- */
-export function htmlPage(title: string, body: string, status = 200, options: { formAction?: string } = {}): Response {
-  const page = `<!doctype html>
+/** The document every page is: our styles, `title`, and `body` (already escaped HTML). */
+function htmlDocument(title: string, body: string): string {
+  return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
 <style>
 ${STYLE}
 </style></head>
 <body>
-<h1>${escapeHtml(title)}</h1>
 ${body}
 </body></html>`;
+}
+
+/**
+ * A complete HTML page; `body` must already be escaped HTML. `formAction` is an origin the page's forms
+ * may post to besides our own (a client's redirect URI, for a form_post response).
+ */
+export function htmlPage(title: string, body: string, status = 200, options: { formAction?: string } = {}): Response {
+  const page = htmlDocument(title, `<h1>${escapeHtml(title)}</h1>
+${body}`);
   const headers = securityHeaders({ "Content-Type": "text/html; charset=utf-8" });
   if (options.formAction) headers.set("Content-Security-Policy", HTML_SECURITY_HEADERS["Content-Security-Policy"].replace("form-action 'self'", `form-action 'self' ${options.formAction}`));
   return new Response(page, { status, headers });
@@ -89,19 +94,14 @@ export const AUTO_SUBMIT_SCRIPT_HASH = "sha256-ePniVEkSivX/c7XWBGafqh8tSpiRrKiqY
  * sets no form-action, which browsers also apply to the redirects a client's callback answers with.
  */
 export function formPostPage(action: string, params: Record<string, string | undefined>): Response {
-  const page = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Continue to the application</title>
-<style>
-${STYLE}
-</style></head>
-<body>
-<form method="post" action="${escapeHtml(action)}">${hiddenFields(params)}
+  const page = htmlDocument(
+    "Continue to the application",
+    `<form method="post" action="${escapeHtml(action)}">${hiddenFields(params)}
 <p>Taking you back to the application. If nothing happens, press Continue.</p>
 <button type="submit">Continue</button>
 </form>
-<script>${AUTO_SUBMIT_SCRIPT}</script>
-</body></html>`;
+<script>${AUTO_SUBMIT_SCRIPT}</script>`,
+  );
   const headers = securityHeaders({ "Content-Type": "text/html; charset=utf-8" });
   headers.set("Content-Security-Policy", `default-src 'none'; script-src '${AUTO_SUBMIT_SCRIPT_HASH}'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'`);
   return new Response(page, { status: 200, headers });

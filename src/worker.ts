@@ -15,17 +15,19 @@ function wantsHtml(request: Request): boolean {
   return path === "/" || path === "/callback" || path === "/authorize" || path.startsWith("/authorize/");
 }
 
-function misconfigured(request: Request, err: ConfigError): Response {
-  const message = `The login service is misconfigured. The operator should run \`npm run check\`. Problems: ${err.problems.join("; ")}`;
+/** A 503 for a bridge that is not set up correctly: a page for browser URLs, an OAuth error elsewhere. */
+function notSetUp(request: Request, message: string): Response {
   if (wantsHtml(request)) return errorPage("This login service is not set up correctly", message, 503);
   return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
 }
 
+function misconfigured(request: Request, err: ConfigError): Response {
+  return notSetUp(request, `The login service is misconfigured. The operator should run \`npm run check\`. Problems: ${err.problems.join("; ")}`);
+}
+
 /** A bridge with no configured issuer, reached on a host that is not this machine. */
 function noIssuer(request: Request): Response {
-  const message = "This login service has no fixed address configured yet. The operator must set issuer in config.json and deploy again (npm run check says how).";
-  if (wantsHtml(request)) return errorPage("This login service is not set up correctly", message, 503);
-  return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
+  return notSetUp(request, "This login service has no fixed address configured yet. The operator must set issuer in config.json and deploy again (npm run check says how).");
 }
 
 export function createWorker(rawConfig: unknown): ExportedHandler<Env> {

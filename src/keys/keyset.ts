@@ -159,8 +159,13 @@ export function sealingKeyAt(set: KeySet, now: number): SealingKey | undefined {
 
 /** A key's status at `now`, derived from the times (the stored `status` may be older). */
 export function statusAt(set: KeySet, key: StoredKey, now: number): KeyStatus {
+  return timelineStatus(set.keys.filter((k) => k.alg === key.alg), key, now);
+}
+
+/** A key's status among the keys of its timeline (one signing algorithm, or the sealing keys). */
+export function timelineStatus<T extends { readonly kid: string; readonly activatesAt: string }>(timeline: readonly T[], key: T, now: number): KeyStatus {
   if (time(key.activatesAt) > now) return "next";
-  return signingKey(set, key.alg, now)?.kid === key.kid ? "current" : "retired";
+  return activeAt(timeline, now)?.kid === key.kid ? "current" : "retired";
 }
 
 /** The algorithms the set can sign with at `now`. */
