@@ -6,6 +6,7 @@ import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { defineConfig } from "vitest/config";
+import { createReserveKey } from "./src/keys/keyset.ts";
 import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "./test/helpers/fake-discord.ts";
 
 const discord = new FakeDiscord();
@@ -23,6 +24,10 @@ const fuzz = { fuzzRuns: process.env.FUZZ_RUNS ?? "", fuzzSeed, fuzzPath: proces
 // The Cloudflare Access team "testteam" (test-only key). Read, not imported: Vite's config loader wants
 // import attributes on JSON, which this tsconfig's module setting does not allow.
 const accessTeam = JSON.parse(readFileSync(new URL("./test/fixtures/access-team.json", import.meta.url), "utf8")) as { certsUrl: string; certs: unknown };
+
+// RSA keys for the tests (test/helpers/keys.ts), made here once: in workerd each would cost a file
+// a fraction of a second, and the Worker itself never makes them (README "Signing keys").
+const rsaKeyPool = JSON.stringify(await Promise.all([0, 1, 2].map(() => createReserveKey("RS256", Date.parse("2026-01-01T00:00:00Z")))));
 
 export default defineConfig({
   test: {
@@ -54,7 +59,7 @@ export default defineConfig({
             },
           }),
         ],
-        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], provide: fuzz },
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], setupFiles: ["./test/helpers/setup.ts"], provide: { ...fuzz, rsaKeyPool } },
       },
       {
         test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"], testTimeout: 60_000 },

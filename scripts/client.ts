@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { validateConfig } from "../src/config.ts";
+import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from "../src/keys/keyset.ts";
 import { ConfigError } from "../src/errors.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, hashClientSecret, newClientSecret, readJsonFile, writeJsonFileAtomic } from "./lib/config-file.ts";
@@ -10,14 +11,34 @@ import { deployProblems } from "./lib/deploy.ts";
 import { isMain } from "./lib/main.ts";
 
 const USAGE = `usage:
-  npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--rotate-secret] [--issuer <origin>]
+  npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--alg RS256|ES256] [--rotate-secret] [--issuer <origin>]
   npm run client -- list
   npm run client -- remove <client-id>
 options:
   --config <path>     the configuration file (default: config.json)
-  --issuer <origin>   with add: set "issuer", the origin the Worker is served at (e.g. https://auth.example.org)`;
+  --issuer <origin>   with add: set "issuer", the origin the Worker is served at (e.g. https://auth.example.org)
+  --alg <alg>         with add: the ID token signature; default ES256 for a Cloudflare Access callback, else RS256`;
 
-const ADD_OPTIONS = ["redirect-uri", "name", "require-pkce", "rotate-secret", "issuer"] as const;
+const ADD_OPTIONS = ["redirect-uri", "name", "require-pkce", "alg", "rotate-secret", "issuer"] as const;
+
+/** Cloudflare Access's callback: https://<team>.cloudflareaccess.com/cdn-cgi/access/callback. */
+const ACCESS_CALLBACK = /^https:\/\/[a-z0-9-]+\.cloudflareaccess\.com\/cdn-cgi\/access\/callback$/;
+
+/**
+ * The ID token algorithm for a new client, and why. Access accepts ES256, whose tokens are 256 bytes
+ * smaller than RS256's (its session cookie has a size limit); anything else gets RS256, what an OpenID
+ * Connect client registered without an algorithm expects.
+ */
+export function chooseAlg(redirectUris: readonly string[], named: string | undefined): { alg: SigningAlg; why: string } {
+  if (named !== undefined) {
+    if (!isSigningAlg(named)) throw new UsageError(`--alg is RS256 or ES256, got "${named}"`);
+    return { alg: named, why: "as asked" };
+  }
+  if (redirectUris.length > 0 && redirectUris.every((u) => ACCESS_CALLBACK.test(u))) {
+    return { alg: "ES256", why: "a Cloudflare Access callback: Access accepts ES256, and its tokens are 256 bytes smaller than RS256's; --alg RS256 to change" };
+  }
+  return { alg: DEFAULT_SIGNING_ALG, why: "what OpenID Connect clients expect by default; --alg ES256 for 256-byte smaller tokens if the client accepts ES256" };
+}
 
 type Json = Record<string, unknown>;
 
@@ -71,7 +92,7 @@ function oneClientId(command: string, positionals: readonly string[]): string {
   return clientId;
 }
 
-function add(path: string, positionals: string[], values: { "redirect-uri"?: string[]; name?: string; "require-pkce"?: boolean; "rotate-secret"?: boolean; issuer?: string }, io: Io): number {
+function add(path: string, positionals: string[], values: { "redirect-uri"?: string[]; name?: string; "require-pkce"?: boolean; alg?: string; "rotate-secret"?: boolean; issuer?: string }, io: Io): number {
   const clientId = oneClientId("add", positionals);
   const created = !existsSync(path);
   // A created file keeps the example's issuer (a placeholder `npm run check` refuses to deploy); a configured one is never dropped.
@@ -80,7 +101,9 @@ function add(path: string, positionals: string[], values: { "redirect-uri"?: str
   const clients = clientsOf(config);
   const existing = clients.find((c) => c.clientId === clientId);
   const secret = newClientSecret();
+  let signing: { alg: SigningAlg; why: string } | undefined;
   if (existing) {
+    if (values.alg !== undefined) throw new UsageError("--alg goes with a new client (edit idTokenSigningAlg in the file to change an existing one)");
     if (!values["rotate-secret"]) {
       io.err(`✘ a client "${clientId}" already exists in ${path}; use --rotate-secret to give it a new secret, or remove it first`);
       return 1;
@@ -92,6 +115,9 @@ function add(path: string, positionals: string[], values: { "redirect-uri"?: str
     const client: Json = { clientId, redirectUris, clientSecretHash: hashClientSecret(secret) };
     if (values.name !== undefined) client.name = values.name;
     if (values["require-pkce"]) client.requirePkce = true;
+    signing = chooseAlg(redirectUris, values.alg);
+    // The default is left out of the file, so the file says only what differs from it.
+    if (signing.alg !== DEFAULT_SIGNING_ALG) client.idTokenSigningAlg = signing.alg;
     clients.push(client);
     config.clients = clients;
   }
@@ -101,6 +127,7 @@ function add(path: string, positionals: string[], values: { "redirect-uri"?: str
   io.out("");
   io.out(`  client id:     ${clientId}`);
   io.out(`  client secret: ${secret}`);
+  if (signing) io.out(`  ID tokens:     ${signing.alg} (${signing.why})`);
   io.out("");
   io.out("  The secret is shown only this once (only its hash is stored). Paste it now into your");
   io.out('  OIDC client, e.g. Cloudflare Access, "Client secret". Then deploy: `npm run deploy`.');
@@ -152,6 +179,7 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
         "redirect-uri": { type: "string", multiple: true },
         name: { type: "string" },
         "require-pkce": { type: "boolean" },
+        alg: { type: "string" },
         "rotate-secret": { type: "boolean" },
         issuer: { type: "string" },
         help: { type: "boolean", short: "h" },

@@ -1,14 +1,16 @@
-// `npm run keys -- status | rotate [--alg RS256] | prune`: inspect and manage the signing key set in
-// Workers KV through wrangler, locally (miniflare state, the default) or in the deployed namespace
+// `npm run keys -- status | stock | rotate [--alg RS256] | prune`: inspect and manage the signing key
+// set in Workers KV through wrangler, locally (miniflare state, the default) or in the deployed namespace
 // (--remote). Prints the key table (kid, alg, status, dates) and never private key material.
+// `stock` makes RSA keys ahead of time (the Worker never makes them: too slow for a free-plan
+// invocation); `npm run deploy` and `npm start` run it.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_KEY_POLICY, validateConfig, type KeyPolicy } from "../src/config.ts";
-import { createKey, isSigningAlg, KEYSET_KV_KEY, parseKeySet, signingKey, statusAt, timelineStatus, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
-import { rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
+import { createKey, createReserveKey, isSigningAlg, KEYSET_KV_KEY, MADE_AHEAD, parseKeySet, reserveOf, signingKey, statusAt, timelineStatus, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
+import { FILL_ONLY, rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
 import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { readJsonFile } from "./lib/config-file.ts";
@@ -16,10 +18,12 @@ import { isMain } from "./lib/main.ts";
 
 const USAGE = `usage:
   npm run keys -- status
+  npm run keys -- stock [--count N]             make RS256 keys ahead of time (default: a year of rotations)
   npm run keys -- rotate [--alg ES256|RS256]    publish a new key (it signs after the lead time)
   npm run keys -- prune                         drop retired keys no live token needs
 options:
   --remote              the deployed KV namespace (default: local miniflare state)
+  --env <name>          the KV namespace of a wrangler environment
   --persist-to <dir>    local state directory (default .wrangler/state; npm start uses .wrangler/state-local)
   --config <path>       where the rotation policy is read (default config.json, else the defaults)`;
 
@@ -30,12 +34,19 @@ export interface KvAccess {
   write(value: string): void;
 }
 
+/** Which namespace: the deployed one (remote, optionally of a wrangler environment) or local state. */
+export interface KvTarget {
+  readonly remote: boolean;
+  readonly persistTo?: string | undefined;
+  readonly env?: string | undefined;
+}
+
 /** KV through the wrangler CLI, so it works the same for local state and the deployed namespace. */
-export function wranglerKv(target: { remote: boolean; persistTo?: string | undefined }): KvAccess {
-  const wrangler = join("node_modules", "wrangler", "bin", "wrangler.js");
-  const where = target.remote ? ["--remote"] : ["--local", ...(target.persistTo ? ["--persist-to", target.persistTo] : [])];
+export function wranglerKv(target: KvTarget): KvAccess {
+  const wrangler = join("node_modules", ".bin", "wrangler");
+  const where = [...(target.remote ? ["--remote"] : ["--local", ...(target.persistTo ? ["--persist-to", target.persistTo] : [])]), ...(target.env ? ["--env", target.env] : [])];
   const run = (args: string[]) =>
-    execFileSync(process.execPath, [wrangler, "kv", "key", ...args, "--binding", "KV", ...where], {
+    execFileSync(wrangler, ["kv", "key", ...args, "--binding", "KV", ...where], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
@@ -58,6 +69,11 @@ export function wranglerKv(target: { remote: boolean; persistTo?: string | undef
   };
 }
 
+/** RS256 keys a stock keeps in reserve: one per rotation for a year, at least 2 and at most 24. */
+export function reserveTarget(policy: KeyPolicy): number {
+  return Math.min(24, Math.max(2, Math.ceil(365 / policy.rotationPeriodDays)));
+}
+
 function policyFrom(configPath: string | undefined): KeyPolicy {
   const path = configPath ?? "config.json";
   if (!configPath && !existsSync(path)) return DEFAULT_KEY_POLICY;
@@ -77,26 +93,37 @@ export function keyTable(set: KeySet, now: number, policy: RotationPolicy): stri
   const sealing = set.sealingKeys ?? [];
   for (const k of sealing) row(k, "sealing", timelineStatus(sealing, k, now));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return [`key set revision ${set.revision}, updated ${day(set.updatedAt)} UTC`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd())];
+  return [`key set revision ${set.revision}, updated ${day(set.updatedAt)} UTC`, ...rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()), ...MADE_AHEAD.map((alg) => reserveLine(set, alg, policy))];
 }
 
-export async function runKeys(argv: readonly string[], kvFor: (t: { remote: boolean; persistTo?: string | undefined }) => KvAccess = wranglerKv, io: Io = consoleIo, now = Date.now()): Promise<number> {
+/** How many keys of `alg` wait in the reserve (never published), and until when they last. */
+function reserveLine(set: KeySet, alg: SigningAlg, policy: RotationPolicy): string {
+  const count = reserveOf(set, alg).length;
+  const latest = Math.max(...set.keys.filter((k) => k.alg === alg).map((k) => Date.parse(k.activatesAt)));
+  if (!Number.isFinite(latest)) return `${alg} reserve: ${count} key${count === 1 ? "" : "s"}; no ${alg} key in use yet`;
+  const until = day(new Date(latest + (count + 1) * policy.periodMs).toISOString()).slice(0, 10);
+  return `${alg} reserve: ${count} key${count === 1 ? "" : "s"} made ahead of time, enough for rotations until ${until}${count === 0 ? `: run \`npm run keys -- stock\` (with --remote for the deployed bridge)` : ""}`;
+}
+
+export async function runKeys(argv: readonly string[], kvFor: (t: KvTarget) => KvAccess = wranglerKv, io: Io = consoleIo, now = Date.now()): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { remote: { type: "boolean" }, local: { type: "boolean" }, "persist-to": { type: "string" }, config: { type: "string" }, alg: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { remote: { type: "boolean" }, local: { type: "boolean" }, env: { type: "string" }, "persist-to": { type: "string" }, config: { type: "string" }, alg: { type: "string" }, count: { type: "string" }, help: { type: "boolean", short: "h" } },
     });
     if (values.help) {
       io.out(USAGE);
       return 0;
     }
     const [command] = positionals;
-    if (command !== "status" && command !== "rotate" && command !== "prune") throw new UsageError(command ? `unknown command "${command}"` : "a command is needed");
+    if (command !== "status" && command !== "stock" && command !== "rotate" && command !== "prune") throw new UsageError(command ? `unknown command "${command}"` : "a command is needed");
     if (values.alg !== undefined && (command !== "rotate" || !isSigningAlg(values.alg))) throw new UsageError("--alg goes with rotate and is ES256 or RS256");
-    const policy = rotationPolicy(policyFrom(values.config), ID_TOKEN_TTL_SECONDS);
-    const kv = kvFor({ remote: values.remote === true, persistTo: values["persist-to"] });
-    const where = values.remote ? "deployed KV namespace" : `local state${values["persist-to"] ? ` in ${values["persist-to"]}` : ""}`;
+    if (values.count !== undefined && (command !== "stock" || !/^(?:[1-9]|1\d|2[0-4])$/.test(values.count))) throw new UsageError("--count goes with stock and is a number from 1 to 24");
+    const keyPolicy = policyFrom(values.config);
+    const policy = rotationPolicy(keyPolicy, ID_TOKEN_TTL_SECONDS);
+    const kv = kvFor({ remote: values.remote === true, persistTo: values["persist-to"], env: values.env });
+    const where = values.remote ? `deployed KV namespace${values.env ? ` of environment ${values.env}` : ""}` : `local state${values["persist-to"] ? ` in ${values["persist-to"]}` : ""}`;
 
     const text = kv.read();
     const set = parseKeySet(text);
@@ -112,7 +139,27 @@ export async function runKeys(argv: readonly string[], kvFor: (t: { remote: bool
     }
 
     let next: KeySet;
-    if (command === "prune") {
+    if (command === "stock") {
+      const target = values.count === undefined ? reserveTarget(keyPolicy) : Number(values.count);
+      let stocked: KeySet = set ?? { version: 1, revision: 0, updatedAt: new Date(now).toISOString(), keys: [] };
+      for (const alg of MADE_AHEAD) {
+        // One more when no key of the algorithm is in use: it is put in use at once.
+        const wanted = target + (signingKey(stocked, alg, now) ? 0 : 1) - reserveOf(stocked, alg).length;
+        if (wanted <= 0) continue;
+        const made = await Promise.all(Array.from({ length: wanted }, () => createReserveKey(alg, now)));
+        stocked = { ...stocked, reserve: [...(stocked.reserve ?? []), ...made] };
+        io.out(`  made ${wanted} ${alg} key${wanted === 1 ? "" : "s"} ahead of time`);
+      }
+      // Put in use whatever has no key in use yet (the first RS256 key, and on an empty namespace the
+      // first ES256 and sealing keys too), so the Worker needs nothing more on its first request.
+      const filled = await rotateKeySet(stocked, now, FILL_ONLY);
+      for (const change of filled.changes) io.out(`  ${change}`);
+      if (stocked === set && filled.set === set) {
+        io.out(`✔ nothing to do: ${MADE_AHEAD.map((alg) => `${reserveOf(set, alg).length} ${alg} keys in reserve`).join(", ")} (a stock keeps ${target})`);
+        return 0;
+      }
+      next = { ...filled.set, revision: (set?.revision ?? 0) + 1, updatedAt: new Date(now).toISOString() };
+    } else if (command === "prune") {
       if (!set) {
         io.out(`nothing to prune in the ${where}`);
         return 0;

@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "../test/helpers/fake-discord.ts";
+import { runKeys } from "./keys.ts";
 import { DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DemoRelyingParty } from "./lib/demo-rp.ts";
 import { sendWebResponse, toWebRequest } from "./lib/node-http.ts";
 
@@ -37,12 +38,23 @@ await new Promise<void>((resolve, reject) => {
   server.listen(FAKE_PORT, HOST, resolve);
 });
 
+// RSA keys are made ahead of time, as \`npm run deploy\` does for the deployed bridge (one in use, one
+// in reserve is plenty locally). Quiet unless something is wrong.
+const STATE = ".wrangler/state-local";
+const stockLines: string[] = [];
+const stocked = await runKeys(["stock", "--count", "1", "--persist-to", STATE], undefined, { out: (l) => void stockLines.push(l), err: (l) => void stockLines.push(l) });
+if (stocked !== 0) {
+  console.error(stockLines.join("\n"));
+  server.close();
+  process.exit(1);
+}
+
 const wrangler = spawn(
   "npx",
   [
     "wrangler", "dev", "dev/worker.ts",
     "--ip", HOST, "--port", String(BRIDGE_PORT),
-    "--persist-to", ".wrangler/state-local",
+    "--persist-to", STATE,
     "--var", `DISCORD_API_BASE:${fakeOrigin}/api/v10`,
     "--var", `DISCORD_AUTHORIZE_URL:${fakeOrigin}/oauth2/authorize`,
     "--var", `DISCORD_CLIENT_SECRET:${FAKE_DISCORD_CLIENT_SECRET}`,

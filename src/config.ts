@@ -2,7 +2,7 @@
 // isolate. Every problem names the exact field so `npm run check` and the error page can point at it.
 import { ConfigError } from "./errors";
 import { memberCallGuilds } from "./guilds/plan";
-import { isSigningAlg, type SigningAlg } from "./keys/keyset";
+import { DEFAULT_SIGNING_ALG, isSigningAlg, type SigningAlg } from "./keys/keyset";
 
 export interface ClientConfig {
   /** The OAuth client_id the relying party sends ("App ID" in Cloudflare Access). */
@@ -15,8 +15,10 @@ export interface ClientConfig {
   readonly clientSecretHash: string;
   /** Refuse authorization requests without a PKCE challenge. */
   readonly requirePkce: boolean;
-  /** The ID token signature algorithm this client expects. */
+  /** The ID token signature algorithm this client expects (RS256 when the configuration names none). */
   readonly idTokenSigningAlg: SigningAlg;
+  /** Whether config.json names the algorithm (false: the RS256 default, which may fall back to ES256). */
+  readonly idTokenSigningAlgNamed: boolean;
   /** Log in only members of at least one of these guilds (empty: no guild check). */
   readonly requireGuilds: readonly string[];
   /** Log in only users with at least one of these roles: "<guildId>:<roleId>" or a `groups` alias name. */
@@ -193,7 +195,7 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     problems.push(`${path}.requirePkce must be true or false`);
   }
   if (idTokenSigningAlg !== undefined && !isSigningAlg(idTokenSigningAlg)) {
-    problems.push(`${path}.idTokenSigningAlg must be "ES256" (default) or "RS256"`);
+    problems.push(`${path}.idTokenSigningAlg must be "RS256" (the default) or "ES256"`);
   }
   if (typeof clientId !== "string" || typeof clientSecretHash !== "string") return undefined;
   return {
@@ -202,7 +204,8 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     redirectUris: uris,
     clientSecretHash,
     requirePkce: requirePkce === true,
-    idTokenSigningAlg: isSigningAlg(idTokenSigningAlg) ? idTokenSigningAlg : "ES256",
+    idTokenSigningAlg: isSigningAlg(idTokenSigningAlg) ? idTokenSigningAlg : DEFAULT_SIGNING_ALG,
+    idTokenSigningAlgNamed: isSigningAlg(idTokenSigningAlg),
     requireGuilds: guilds,
     requireRoles: roles,
     joinUrl: join,

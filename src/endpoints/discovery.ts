@@ -1,7 +1,7 @@
 // GET /.well-known/openid-configuration (OpenID Connect Discovery 1.0, section 3).
 import type { RequestContext } from "../context";
 import { jsonResponse } from "../http";
-import { loadKeys } from "../keys/store";
+import { SIGNING_ALGS } from "../keys/keyset";
 import { SUPPORTED_SCOPES } from "../tokens/scopes";
 import { RESPONSE_MODES } from "./redirect";
 
@@ -14,9 +14,8 @@ function claimsSupported(roleGuilds: readonly string[]): string[] {
   ];
 }
 
-export async function discovery(_request: Request, ctx: RequestContext): Promise<Response> {
+export function discovery(_request: Request, ctx: RequestContext): Response {
   const { issuer } = ctx;
-  const keys = await loadKeys(ctx.env);
   return jsonResponse(
     {
       issuer,
@@ -29,7 +28,8 @@ export async function discovery(_request: Request, ctx: RequestContext): Promise
       response_modes_supported: RESPONSE_MODES,
       grant_types_supported: ["authorization_code"],
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: keys.algorithms(),
+      // Always RS256 (Discovery 3: MUST), whether or not its first key is in use yet.
+      id_token_signing_alg_values_supported: SIGNING_ALGS,
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       code_challenge_methods_supported: ["S256"],
       claims_supported: claimsSupported(ctx.settings.guilds.roleGuilds),

@@ -8,11 +8,27 @@ import type { ClientConfig } from "../config";
 import type { RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
-import { sealingKeys, signerFor } from "../keys/store";
+import { sealingKeys, signerFor, type Signer } from "../keys/store";
+import { STOCK_COMMAND } from "../keys/rotation";
 import { logLogin } from "../log";
 import { ACCESS_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
 import { ID_TOKEN_BUDGET_BYTES, overBudget } from "../tokens/budget";
 import { mintAccessToken, mintIdToken } from "../tokens/mint";
+
+/**
+ * The key that signs this client's ID token. A client on the RS256 default, while the bridge has no
+ * RS256 key yet (deployed without \`npm run deploy\`, so nobody made one ahead of time), is signed with
+ * ES256 as before RS256 became the default, with a warning; a client that names RS256 gets a 503.
+ */
+async function clientSigner(env: Env, client: ClientConfig): Promise<Signer> {
+  try {
+    return await signerFor(env, client.idTokenSigningAlg);
+  } catch (err) {
+    if (client.idTokenSigningAlgNamed || !(err instanceof OAuthError) || err.detail !== `no_${client.idTokenSigningAlg}_key`) throw err;
+    console.warn(JSON.stringify({ event: "signing_fallback", client: client.clientId, wanted: client.idTokenSigningAlg, used: "ES256", hint: `no ${client.idTokenSigningAlg} key: run \`${STOCK_COMMAND}\`` }));
+    return signerFor(env, "ES256");
+  }
+}
 
 export async function token(request: Request, ctx: RequestContext): Promise<Response> {
   let client: ClientConfig | undefined;
@@ -34,7 +50,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     if (grant.redirectUri !== redirectUri) throw new OAuthError("invalid_grant", "redirect_uri does not match the authorization request", { detail: "redirect_uri_mismatch" });
     await verifyPkce(verifier, grant.codeChallenge);
 
-    const signer = await signerFor(ctx.env, client.idTokenSigningAlg);
+    const signer = await clientSigner(ctx.env, client);
     const idToken = await mintIdToken(signer, {
       issuer: ctx.issuer,
       clientId: client.clientId,

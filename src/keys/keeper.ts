@@ -3,8 +3,8 @@
 // KV (KEYSET_KV_KEY) is the copy everyone reads; the DO keeps the last set it wrote in its own
 // storage and, between the two, trusts the higher `revision` (the `npm run keys` CLI writes KV).
 import { DurableObject } from "cloudflare:workers";
-import { createKey, createSealingKey, KEYSET_KV_KEY, parseKeySet, sealingKeyAt, type KeySet, type SigningAlg } from "./keyset";
-import { rotateKeySet, type RotationPolicy, type RotationResult } from "./rotation";
+import { KEYSET_KV_KEY, lacksKeys, parseKeySet, type KeySet, type SigningAlg } from "./keyset";
+import { FILL_ONLY, rotateKeySet, type RotationPolicy, type RotationResult } from "./rotation";
 
 /** Readers that find KV empty or corrupt ask us; republish at most this often (KV: 1,000 writes a day). */
 const REPUBLISH_AFTER_MS = 60_000;
@@ -29,26 +29,23 @@ export class KeyKeeper extends DurableObject<Env> {
   }
 
   /**
-   * The key set for a reader that found none in KV, or one without a sealing key in use: creates the
-   * first ES256 key and the first sealing key if there are none (RSA keys come only from the scheduled
-   * rotation or the CLI), and republishes at most once a minute.
+   * The key set for a reader that found none in KV, or one lacking a key it could have (lacksKeys):
+   * puts in use a first sealing key and ES256 key if there are none, and an RS256 key from the reserve
+   * (RSA keys are never made here: see MADE_AHEAD), and republishes at most once a minute.
    */
   async keySet(): Promise<KeySet> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const now = Date.now();
       const { set, kvBehind } = await this.newest();
-      const updatedAt = new Date(now).toISOString();
-      if (!set) {
-        const first: KeySet = { version: 1, revision: 1, updatedAt, keys: [await createKey("ES256", now, now)], sealingKeys: [createSealingKey(now, now)] };
-        await this.save(first, true);
-        return first;
+      if (!set || lacksKeys(set, now)) {
+        const result = await rotateKeySet(set, now, FILL_ONLY);
+        if (result.warnings.length > 0) console.warn(JSON.stringify({ event: "keys_warning", warnings: result.warnings }));
+        if (result.set !== set) {
+          await this.save(result.set, true);
+          return result.set;
+        }
       }
-      if (!sealingKeyAt(set, now)) {
-        // A set from before sealing keys existed (or whose keys all lie in the future).
-        const sealed: KeySet = { ...set, revision: set.revision + 1, updatedAt, sealingKeys: [...(set.sealingKeys ?? []), createSealingKey(now, now)] };
-        await this.save(sealed, true);
-        return sealed;
-      }
+      if (!set) throw new Error("unreachable: a first key set always has keys");
       if (kvBehind && now - this.publishedAt >= REPUBLISH_AFTER_MS) await this.save(set, true);
       return set;
     });
@@ -58,7 +55,7 @@ export class KeyKeeper extends DurableObject<Env> {
   async rotate(now: number, policy: RotationPolicy, algs: readonly SigningAlg[]): Promise<RotationResult> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const { set: before, kvBehind } = await this.newest();
-      const result = await rotateKeySet(before, now, policy, algs, createKey);
+      const result = await rotateKeySet(before, now, policy, algs);
       if (result.set !== before || kvBehind) await this.save(result.set, true);
       return result;
     });

@@ -1,8 +1,9 @@
 // Key rotation as a pure step over the key set: create the first key, publish the next key a lead
 // time before it is used, mark superseded keys, and drop them once no live token can need them. The
-// signing keys of each algorithm and the sealing keys follow the same timeline.
+// signing keys of each algorithm and the sealing keys follow the same timeline. Keys of the algorithms
+// made ahead of time (RS256) are taken from the set's reserve instead of being made here.
 // Running it twice at the same instant changes nothing.
-import { activeAt, createSealingKey, statusAt, SIGNING_ALGS, type KeySet, type SealingKey, type SigningAlg, type StoredKey } from "./keyset";
+import { activeAt, createKey, createSealingKey, MADE_AHEAD, publish, statusAt, SIGNING_ALGS, type KeySet, type SealingKey, type SigningAlg, type StoredKey } from "./keyset";
 
 export interface RotationPolicy {
   /** How long a key signs before the next one takes over. */
@@ -22,10 +23,18 @@ export interface RotationResult {
   readonly set: KeySet;
   /** Human-readable changes, empty when nothing changed. */
   readonly changes: readonly string[];
+  /** What the operator must do (an empty reserve), empty when all is well. */
+  readonly warnings: readonly string[];
 }
+
+/** What to run to refill the reserve of the deployed bridge. */
+export const STOCK_COMMAND = "npm run keys -- stock --remote";
 
 const time = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A key for the timeline (made now, or taken from the reserve), or undefined when there is none. */
+type Maker<T> = (activatesAt: number) => Promise<{ key: T; verb: string } | undefined>;
 
 interface Timed {
   readonly kid: string;
@@ -37,21 +46,25 @@ interface Timed {
  * One key's timeline: a first key in use at once, the next one published a lead time before it takes
  * over, and superseded ones kept as long as something they made can still be presented.
  */
-async function stepTimeline<T extends Timed>(items: readonly T[], label: string, now: number, policy: RotationPolicy, make: ((activatesAt: number) => Promise<T>) | undefined, changes: string[]): Promise<T[]> {
+async function stepTimeline<T extends Timed>(items: readonly T[], label: string, now: number, policy: RotationPolicy, make: Maker<T> | undefined, changes: string[]): Promise<T[]> {
   let keys = [...items];
   const active = activeAt(keys, now);
   if (make && !active) {
-    const key = await make(now);
-    keys.push(key);
-    changes.push(`created ${label} key ${key.kid}, in use now`);
+    const made = await make(now);
+    if (made) {
+      keys.push(made.key);
+      changes.push(`${made.verb} ${label} key ${made.key.kid}, in use now`);
+    }
   } else if (make && active) {
     const pending = keys.some((k) => time(k.activatesAt) > now);
     const due = time(active.activatesAt) + policy.periodMs;
     if (!pending && due - policy.leadMs <= now) {
       const activatesAt = Math.max(due, now + policy.leadMs);
-      const key = await make(activatesAt);
-      keys.push(key);
-      changes.push(`created ${label} key ${key.kid}, published now, in use from ${iso(activatesAt)}`);
+      const made = await make(activatesAt);
+      if (made) {
+        keys.push(made.key);
+        changes.push(`${made.verb} ${label} key ${made.key.kid}, published now, in use from ${iso(activatesAt)}`);
+      }
     }
   }
 
@@ -73,16 +86,39 @@ async function stepTimeline<T extends Timed>(items: readonly T[], label: string,
 /**
  * One rotation step at `now` for the signing algorithms in `needed` (other algorithms only age out)
  * and for the sealing keys (always needed). `policy.maxTokenLifetimeMs` must cover everything sealed too.
+ * Algorithms in MADE_AHEAD take their next key from the reserve; with none left, the key in use keeps
+ * signing past its period and a warning says how to refill it.
  */
-export async function rotateKeySet(current: KeySet | null, now: number, policy: RotationPolicy, needed: readonly SigningAlg[], makeKey: KeyMaker, makeSealingKey: SealingKeyMaker = createSealingKey): Promise<RotationResult> {
+export async function rotateKeySet(current: KeySet | null, now: number, policy: RotationPolicy, needed: readonly SigningAlg[] = SIGNING_ALGS, makeKey: KeyMaker = createKey, makeSealingKey: SealingKeyMaker = createSealingKey): Promise<RotationResult> {
   const changes: string[] = [];
+  const warnings: string[] = [];
   let keys: StoredKey[] = [];
+  let reserve = [...(current?.reserve ?? [])];
   for (const alg of SIGNING_ALGS) {
     const mine = (current?.keys ?? []).filter((k) => k.alg === alg);
-    const make = needed.includes(alg) ? (activatesAt: number) => makeKey(alg, activatesAt, now) : undefined;
+    let make: Maker<StoredKey> | undefined;
+    if (!needed.includes(alg)) make = undefined;
+    else if (MADE_AHEAD.includes(alg)) {
+      make = async (activatesAt) => {
+        const next = reserve.find((k) => k.alg === alg);
+        if (!next) {
+          warnings.push(`no ${alg} key left in the reserve: ${activeAt(mine, now) ? `the ${alg} key in use keeps signing past its rotation period` : `${alg} clients cannot be signed for`}; run \`${STOCK_COMMAND}\``);
+          return undefined;
+        }
+        reserve = reserve.filter((k) => k !== next);
+        return { key: publish(next, activatesAt, now), verb: "took reserve" };
+      };
+    } else make = async (activatesAt) => ({ key: await makeKey(alg, activatesAt, now), verb: "created" });
     keys.push(...(await stepTimeline(mine, alg, now, policy, make, changes)));
   }
-  const sealingKeys = await stepTimeline(current?.sealingKeys ?? [], "sealing", now, policy, async (activatesAt) => makeSealingKey(activatesAt, now), changes);
+  for (const alg of MADE_AHEAD) {
+    const active = activeAt(keys.filter((k) => k.alg === alg), now);
+    const pending = keys.some((k) => k.alg === alg && time(k.activatesAt) > now);
+    if (Number.isFinite(policy.periodMs) && needed.includes(alg) && active && !pending && warnings.length === 0 && !reserve.some((k) => k.alg === alg)) {
+      warnings.push(`no ${alg} key left in the reserve for the rotation due ${iso(time(active.activatesAt) + policy.periodMs)}; run \`${STOCK_COMMAND}\``);
+    }
+  }
+  const sealingKeys = await stepTimeline(current?.sealingKeys ?? [], "sealing", now, policy, async (activatesAt) => ({ key: makeSealingKey(activatesAt, now), verb: "created" }), changes);
 
   // Refresh the stored status.
   const snapshot: KeySet = { version: 1, revision: 0, updatedAt: iso(now), keys };
@@ -93,9 +129,15 @@ export async function rotateKeySet(current: KeySet | null, now: number, policy: 
     return { ...k, status };
   });
 
-  if (changes.length === 0 && current) return { set: current, changes };
-  return { set: { version: 1, revision: (current?.revision ?? 0) + 1, updatedAt: iso(now), keys, sealingKeys }, changes };
+  if (changes.length === 0 && current) return { set: current, changes, warnings };
+  return { set: { version: 1, revision: (current?.revision ?? 0) + 1, updatedAt: iso(now), keys, sealingKeys, ...(reserve.length > 0 && { reserve }) }, changes, warnings };
 }
+
+/**
+ * A policy under which a step only puts in use what has no key in use (the KeyKeeper's answer to a
+ * reader): nothing is due, nothing is dropped.
+ */
+export const FILL_ONLY: RotationPolicy = { periodMs: Infinity, leadMs: 0, retireMarginMs: Infinity, maxTokenLifetimeMs: Infinity };
 
 const HOUR_MS = 3_600_000;
 

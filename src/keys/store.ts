@@ -1,12 +1,13 @@
 // Read path for signing and sealing keys: at most one KV read per isolate per CACHE_SECONDS (plus KV's
-// own cacheTtl); when KV has no usable set, or one without a sealing key in use, it asks the KeyKeeper
-// Durable Object, which creates or republishes one. Which key signs or seals is decided per request
+// own cacheTtl); when KV has no usable set, or one lacking a key the KeyKeeper could put in use
+// (lacksKeys), it asks the KeyKeeper Durable Object, which creates or republishes one. Which key signs or seals is decided per request
 // from the keys' activation times. A key that does not import is a clear 503, never a 500.
 import { base64url, importJWK, type JWK } from "jose";
 import { purposeKey, type SealingKeys, type SealPurpose } from "../codes/seal";
 import { OAuthError } from "../errors";
+import { STOCK_COMMAND } from "./rotation";
 import { logUnexpected } from "../log";
-import { KEYSET_KV_KEY, parseKeySet, sealingKeyAt, signingAlgs, signingKey, type KeySet, type SigningAlg } from "./keyset";
+import { KEYSET_KV_KEY, lacksKeys, parseKeySet, sealingKeyAt, signingAlgs, signingKey, type KeySet, type SigningAlg } from "./keyset";
 
 const CACHE_SECONDS = 60;
 
@@ -35,7 +36,7 @@ const MISS_RELOAD_MS = 10_000;
 
 async function readKeySet(env: Env): Promise<KeySet> {
   const fromKv = parseKeySet(await env.KV.get(KEYSET_KV_KEY, { type: "text", cacheTtl: CACHE_SECONDS }));
-  if (fromKv && sealingKeyAt(fromKv, Date.now())) return fromKv;
+  if (fromKv && !lacksKeys(fromKv, Date.now())) return fromKv;
   return env.KEYS.getByName("keys").keySet();
 }
 
@@ -94,7 +95,7 @@ async function load(env: Env): Promise<LoadedKeys> {
     async signer(alg) {
       const key = signingKey(set, alg, Date.now());
       if (!key) {
-        throw new OAuthError("server_error", `no ${alg} signing key yet: the operator must run \`npm run keys -- rotate --alg ${alg}\` or wait for the scheduled rotation`, { status: 503, detail: `no_${alg}_key` });
+        throw new OAuthError("temporarily_unavailable", `the login service has no ${alg} signing key yet; its operator must run \`${STOCK_COMMAND}\``, { status: 503, detail: `no_${alg}_key` });
       }
       return { kid: key.kid, alg, key: await memo(imported, key.kid, () => importKey(key.privateJwk, alg)) };
     },

@@ -17,7 +17,7 @@ describe("discovery", () => {
       jwks_uri: `${ISSUER}/jwks.json`,
       response_types_supported: ["code"],
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: ["ES256"],
+      id_token_signing_alg_values_supported: ["RS256", "ES256"],
       token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       code_challenge_methods_supported: ["S256"],
       grant_types_supported: ["authorization_code"],
@@ -32,10 +32,10 @@ describe("jwks", () => {
     const res = await call("/jwks.json");
     expect(res.headers.get("Cache-Control")).toMatch(/^public, max-age=\d+$/);
     const jwks = await res.json<{ keys: Record<string, unknown>[] }>();
-    expect(jwks.keys.length).toBeGreaterThan(0);
+    // One RS256 and one ES256 key in use, each with exactly its public members (RFC 7518 6.2.1, 6.3.1).
+    expect(jwks.keys.map((k) => k.alg)).toEqual(["RS256", "ES256"]);
     for (const key of jwks.keys) {
-      expect(Object.keys(key).sort()).toEqual(["alg", "crv", "kid", "kty", "use", "x", "y"]);
-      expect(key).not.toHaveProperty("d");
+      expect(Object.keys(key).sort()).toEqual(key.kty === "RSA" ? ["alg", "e", "kid", "kty", "n", "use"] : ["alg", "crv", "kid", "kty", "use", "x", "y"]);
     }
     const { id_token } = await (await redeem(await codeFor("alice"))).json<{ id_token: string }>();
     const { payload } = await jwtVerify(id_token, createLocalJWKSet(jwks as never), { issuer: ISSUER, audience: ACCESS.clientId, algorithms: ["ES256"] });

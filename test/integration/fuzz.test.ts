@@ -10,7 +10,7 @@
 //
 //  I1 status: 2xx, 3xx or 4xx. The only 5xx allowed is a 503 that is an OAuth JSON `server_error` or
 //     `temporarily_unavailable`, or an HTML page: the documented answers to a broken configuration or
-//     a missing RS256 key. Neither should happen here (the file makes an RS256 key before it starts).
+//     a missing RS256 key. Neither should happen here (test/helpers/setup.ts stocks the keys first).
 //  I2 error shape: every 4xx/5xx is either OAuth JSON (`{error, error_description?}`, `error` from
 //     RFC 6749 / RFC 6750 / OIDC Core, Content-Type application/json, Cache-Control no-store) or an
 //     HTML page (text/html).
@@ -37,11 +37,10 @@
 // fixed one) and FUZZ_PATH. `npm run fuzz` runs 4000 per property with a fresh seed.
 // A failure prints fast-check's seed and path; replay it with
 //   FUZZ_SEED=<seed> FUZZ_PATH=<path> npx vitest run test/integration/fuzz.test.ts -t "<property>"
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { clearKeyCache } from "../../src/keys/store";
 import config from "../fixtures/config.json";
 import worker from "../fixtures/worker";
 import { ACCESS, CHALLENGE, GRAFANA, ISSUER, LEGACY, VERIFIER, accessBasic, rfcBasic } from "../helpers/bridge";
@@ -862,11 +861,6 @@ describe(`fuzz (seed ${SEED}, ${RUNS} runs per property${PATH ? `, path ${PATH}`
         logLines.push(args.map(String).join(" "));
       });
     }
-    // An RS256 key for the legacy-rs client, as the scheduled rotation makes it.
-    const ctx = createExecutionContext();
-    await worker.scheduled?.(createScheduledController({ scheduledTime: new Date(), cron: "*/5 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
-    clearKeyCache();
   });
 
   afterAll(() => {

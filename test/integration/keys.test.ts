@@ -1,11 +1,18 @@
-// Signing keys: the first bootstrap is race-free (one writer, a Durable Object), warm requests do not
-// read KV, and a missing or corrupt KV entry recovers to the same key instead of minting a new one.
+// Signing keys on a namespace nobody stocked (deployed with a plain `wrangler deploy`): the first
+// bootstrap is race-free (one writer, a Durable Object), warm requests do not read KV, a missing or
+// corrupt KV entry recovers to the same key instead of minting a new one, and without RSA keys made ahead
+// of time the RS256 default falls back to ES256 until `npm run keys -- stock` has run.
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { KEYSET_KV_KEY } from "../../src/keys/keyset";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { KEYSET_KV_KEY, type KeySet } from "../../src/keys/keyset";
 import { clearKeyCache, loadKeys } from "../../src/keys/store";
-import { ACCESS, ISSUER, LEGACY, accessBasic, call, codeFor, redeem, tokenRequest } from "../helpers/bridge";
+import { ACCESS, CHALLENGE, GRAFANA, ISSUER, LEGACY, VERIFIER, accessBasic, call, codeFor, redeem, tokenRequest } from "../helpers/bridge";
+import { rsaKeyPool } from "../helpers/keys";
+
+beforeAll(async () => {
+  await env.KV.delete(KEYSET_KV_KEY);
+});
 
 beforeEach(() => {
   clearKeyCache();
@@ -98,15 +105,46 @@ describe("key bootstrap", () => {
     clearKeyCache();
   });
 
-  it("answers an RS256 client with a clear 503 until the scheduled run or the CLI has made an RS256 key", async () => {
-    const code = await codeFor("alice", { response_type: "code", client_id: LEGACY.clientId, redirect_uri: LEGACY.redirectUri, scope: "openid" });
-    const res = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: LEGACY.redirectUri }, { Authorization: accessBasic(LEGACY.clientId, LEGACY.secret) });
+  it("without RSA keys made ahead of time: a client naming RS256 gets a clear 503, one on the default is signed ES256 with a warning; after a stock, RS256", async () => {
+    const legacyCode = await codeFor("alice", { response_type: "code", client_id: LEGACY.clientId, redirect_uri: LEGACY.redirectUri, scope: "openid" });
+    const res = await tokenRequest({ grant_type: "authorization_code", code: legacyCode, redirect_uri: LEGACY.redirectUri }, { Authorization: accessBasic(LEGACY.clientId, LEGACY.secret) });
     expect(res.status).toBe(503);
     const body = await res.json<{ error: string; error_description: string }>();
-    expect(body.error).toBe("server_error");
-    expect(body.error_description).toContain("npm run keys -- rotate --alg RS256");
-    // Discovery does not claim an algorithm the set cannot sign with.
+    expect(body.error).toBe("temporarily_unavailable");
+    expect(body.error_description).toContain("npm run keys -- stock --remote");
+    // Discovery lists RS256 all the same (OpenID Connect Discovery 3: MUST).
     const doc = await (await call("/.well-known/openid-configuration")).json<{ id_token_signing_alg_values_supported: string[] }>();
-    expect(doc.id_token_signing_alg_values_supported).toEqual(["ES256"]);
+    expect(doc.id_token_signing_alg_values_supported).toEqual(["RS256", "ES256"]);
+
+    const grafanaToken = async () => {
+      const code = await codeFor("alice", { response_type: "code", client_id: GRAFANA.clientId, redirect_uri: GRAFANA.redirectUri, scope: "openid", code_challenge: CHALLENGE, code_challenge_method: "S256" });
+      const r = await tokenRequest({ grant_type: "authorization_code", code, redirect_uri: GRAFANA.redirectUri, code_verifier: VERIFIER }, { Authorization: accessBasic(GRAFANA.clientId, GRAFANA.secret) });
+      expect(r.status).toBe(200);
+      return (await r.json<{ id_token: string }>()).id_token;
+    };
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const fallback = await grafanaToken();
+    expect(decodeProtectedHeader(fallback).alg).toBe("ES256");
+    await jwtVerify(fallback, await liveJwks(), { issuer: ISSUER, audience: GRAFANA.clientId });
+    const warnings = warn.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+    expect(warnings).toContainEqual({ event: "signing_fallback", client: GRAFANA.clientId, wanted: "RS256", used: "ES256", hint: "no RS256 key: run `npm run keys -- stock --remote`" });
+
+    // The operator runs `npm run keys -- stock`: RSA keys land in the reserve. The next reader sees a key
+    // the keeper can put in use, and the keeper publishes the first one; the ES256 key stays the same.
+    const set: KeySet = await env.KEYS.getByName("keys").keySet(); // the healthy copy (a test above left KV damaged)
+    const es256 = set.keys.find((k) => k.alg === "ES256")!.kid;
+    await env.KV.put(KEYSET_KV_KEY, JSON.stringify({ ...set, revision: set.revision + 1, reserve: rsaKeyPool() }));
+    clearKeyCache();
+    warn.mockClear();
+    const signed = await grafanaToken();
+    expect(decodeProtectedHeader(signed)).toMatchObject({ alg: "RS256", kid: rsaKeyPool()[0]!.kid });
+    await jwtVerify(signed, await liveJwks(), { issuer: ISSUER, audience: GRAFANA.clientId, algorithms: ["RS256"] });
+    expect(warn).not.toHaveBeenCalled();
+    const after = JSON.parse((await env.KV.get(KEYSET_KV_KEY))!) as KeySet;
+    expect(after.keys.map((k) => [k.alg, k.kid])).toEqual([["RS256", rsaKeyPool()[0]!.kid], ["ES256", es256]]);
+    expect(after.reserve?.map((k) => k.kid)).toEqual(rsaKeyPool().slice(1).map((k) => k.kid));
+    // The reserve is never published.
+    const jwks = await (await call("/jwks.json")).json<{ keys: { kid: string }[] }>();
+    expect(jwks.keys.map((k) => k.kid).sort()).toEqual([rsaKeyPool()[0]!.kid, es256].sort());
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { runCheck, type Io } from "../../scripts/check.ts";
 import { runClient } from "../../scripts/client.ts";
 import { EXAMPLE_DISCORD_CLIENT_ID, EXAMPLE_ISSUER, EXAMPLE_REDIRECT_URI, EXAMPLE_SECRET_HASH } from "../../scripts/lib/deploy.ts";
+import { parseKeySet } from "../../src/keys/keyset.ts";
 
 delete process.env.BRIDGE_CONFIG; // the commands' default file must be the one these tests write
 
@@ -254,37 +255,69 @@ describe("npm run check", () => {
 describe("npm run deploy", () => {
   const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> };
 
-  it("runs the check (on what wrangler bundles) before wrangler", () => {
-    expect(pkg.scripts.deploy).toMatch(/^tsx scripts\/check\.ts && wrangler deploy$/);
+  it("is scripts/deploy.ts: the check, the RSA key stock, then wrangler deploy", () => {
+    expect(pkg.scripts.deploy).toBe("tsx scripts/deploy.ts");
   });
 
   /**
-   * The real `npm run deploy -- --dry-run` in a copy of the project: scripts/ and src/ linked, tsx from
-   * node_modules, and a fake `wrangler` that only records its arguments.
+   * The real `npm run deploy -- <args>` in a copy of the project: scripts/ and src/ linked, tsx from
+   * node_modules, and a fake `wrangler` that records its arguments, keeps one KV value in a file
+   * (`kv key get` / `kv key put --path`), and deploys nothing.
    */
-  function deploy(cwd: string): { status: number | null; wranglerArgs: string | undefined; output: string } {
-    writeFileSync(join(cwd, "package.json"), JSON.stringify(pkg));
-    for (const linked of ["scripts", "src"]) symlinkSync(resolve(linked), join(cwd, linked));
-    mkdirSync(join(cwd, "node_modules", ".bin"), { recursive: true });
-    symlinkSync(resolve("node_modules/.bin/tsx"), join(cwd, "node_modules", ".bin", "tsx"));
-    writeFileSync(join(cwd, "node_modules", ".bin", "wrangler"), '#!/bin/sh\necho "$@" > wrangler-ran\n', { mode: 0o755 });
+  function deploy(cwd: string, ...args: string[]): { status: number | null; wranglerCalls: string[]; kv: string | undefined; output: string } {
+    if (!existsSync(join(cwd, "package.json"))) {
+      writeFileSync(join(cwd, "package.json"), JSON.stringify(pkg));
+      for (const linked of ["scripts", "src"]) symlinkSync(resolve(linked), join(cwd, linked));
+      mkdirSync(join(cwd, "node_modules", ".bin"), { recursive: true });
+      symlinkSync(resolve("node_modules/.bin/tsx"), join(cwd, "node_modules", ".bin", "tsx"));
+    }
+    const fake = [
+      "#!/bin/sh",
+      'echo "$@" >> wrangler-calls',
+      'if [ "$1 $2 $3" = "kv key get" ]; then if [ -f kv-value ]; then cat kv-value; else echo "Value not found"; fi; fi',
+      'if [ "$1 $2 $3" = "kv key put" ]; then while [ "$1" != "--path" ]; do shift; done; cp "$2" kv-value; fi',
+      "",
+    ].join("\n");
+    writeFileSync(join(cwd, "node_modules", ".bin", "wrangler"), fake, { mode: 0o755 });
     const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: "false", npm_config_fund: "false" };
     delete env.BRIDGE_CONFIG;
-    const run = spawnSync("npm", ["run", "deploy", "--", "--dry-run"], { cwd, env, encoding: "utf8", timeout: 30_000 });
-    const marker = join(cwd, "wrangler-ran");
-    return { status: run.status, wranglerArgs: existsSync(marker) ? readFileSync(marker, "utf8").trim() : undefined, output: `${run.stdout}${run.stderr}` };
+    const run = spawnSync("npm", ["run", "deploy", "--", ...args], { cwd, env, encoding: "utf8", timeout: 30_000 });
+    const file = (name: string) => (existsSync(join(cwd, name)) ? readFileSync(join(cwd, name), "utf8") : undefined);
+    return { status: run.status, wranglerCalls: (file("wrangler-calls") ?? "").split("\n").filter(Boolean), kv: file("kv-value"), output: `${run.stdout}${run.stderr}` };
   }
 
-  it("refuses before wrangler runs when the configuration has a mistake; --dry-run reaches wrangler only", () => {
-    const bad = deploy(project({ config: (c) => delete c.issuer }));
+  it("refuses before wrangler runs when the configuration has a mistake; --dry-run reaches wrangler deploy only", () => {
+    const bad = deploy(project({ config: (c) => delete c.issuer }), "--dry-run");
     expect(bad.status, bad.output).toBe(1);
     expect(bad.output).toContain("issuer is required to deploy");
-    expect(bad.wranglerArgs).toBeUndefined();
+    expect(bad.wranglerCalls).toEqual([]);
 
-    const good = deploy(project());
+    const good = deploy(project(), "--dry-run");
     expect(good.status, good.output).toBe(0);
     expect(good.output).toContain("✔ ready to deploy");
-    expect(good.wranglerArgs).toBe("deploy --dry-run");
+    expect(good.output).toContain("dry run: no RSA keys are made");
+    expect(good.wranglerCalls).toEqual(["deploy --dry-run"]);
+  });
+
+  it("stocks RSA keys in the deployed namespace before wrangler deploys, and only tops them up on the next deploy", () => {
+    const cwd = project();
+    const first = deploy(cwd, "--env", "staging");
+    expect(first.status, first.output).toBe(0);
+    expect(first.wranglerCalls).toEqual([
+      "kv key get signing-keys --text --binding KV --remote --env staging",
+      expect.stringMatching(/^kv key put signing-keys --path \S+keyset\.json --binding KV --remote --env staging$/),
+      "deploy --env staging",
+    ]);
+    const set = parseKeySet(first.kv ?? null);
+    expect(set?.keys.map((k) => [k.alg, k.status])).toEqual([["RS256", "current"], ["ES256", "current"]]);
+    expect(set?.reserve).toHaveLength(13); // a year of 30-day rotations
+    expect(first.output).toMatch(/made 14 RS256 keys ahead of time/);
+    expect(first.output).not.toContain('"d"'); // never private key material on screen
+
+    const again = deploy(cwd);
+    expect(again.status, again.output).toBe(0);
+    expect(again.wranglerCalls.slice(3)).toEqual(["kv key get signing-keys --text --binding KV --remote", "deploy"]);
+    expect(again.output).toContain("nothing to do: 13 RS256 keys in reserve");
   });
 });
 
@@ -306,8 +339,10 @@ describe("npm run client", () => {
         clientSecretHash: `sha256:${createHash("sha256").update(secret).digest("base64url")}`,
         name: "Access",
         requirePkce: true,
+        idTokenSigningAlg: "ES256",
       },
     ]);
+    expect(io.outText()).toContain("ID tokens:     ES256 (a Cloudflare Access callback: Access accepts ES256, and its tokens are 256 bytes smaller than RS256's; --alg RS256 to change)");
     expect(io.outText()).toContain(`Before deploying, ${path} still needs`);
     expect(io.outText()).toContain(`  - issuer is still the example's placeholder "${EXAMPLE_ISSUER}"`);
     expect(io.outText()).toContain(`  - discord.clientId is still the example's placeholder "${EXAMPLE_DISCORD_CLIENT_ID}"`);
@@ -316,6 +351,27 @@ describe("npm run client", () => {
     const deployCheck = capture();
     expect(runCheck([path], deployCheck)).toBe(1);
     expect(deployCheck.errText()).toMatch(/issuer is still the example's placeholder[\s\S]*discord\.clientId is still the example's placeholder/);
+  });
+
+  it("signs RS256 for any other client (the default, left out of the file); --alg chooses; a bad --alg is a usage error", () => {
+    const path = join(dir(), "config.json");
+    const grafana = capture();
+    expect(runClient(["add", "grafana", "--redirect-uri", "https://grafana.example.org/login/generic_oauth", "--config", path], grafana)).toBe(0);
+    expect(grafana.outText()).toContain("ID tokens:     RS256 (what OpenID Connect clients expect by default; --alg ES256 for 256-byte smaller tokens if the client accepts ES256)");
+    // An Access callback next to another client's is not an Access-only client.
+    expect(runClient(["add", "mixed", "--redirect-uri", "https://team.cloudflareaccess.com/cdn-cgi/access/callback", "--redirect-uri", "https://app.example.org/cb", "--config", path], capture())).toBe(0);
+    const asked = capture();
+    expect(runClient(["add", "access-rs", "--redirect-uri", "https://team.cloudflareaccess.com/cdn-cgi/access/callback", "--alg", "RS256", "--config", path], asked)).toBe(0);
+    expect(asked.outText()).toContain("ID tokens:     RS256 (as asked)");
+    expect(runClient(["add", "small", "--redirect-uri", "https://app.example.org/cb2", "--alg", "ES256", "--config", path], capture())).toBe(0);
+    const clients = JSON.parse(readFileSync(path, "utf8")).clients as { clientId: string; idTokenSigningAlg?: string }[];
+    expect(clients.map((c) => [c.clientId, c.idTokenSigningAlg])).toEqual([["grafana", undefined], ["mixed", undefined], ["access-rs", undefined], ["small", "ES256"]]);
+    const bad = capture();
+    expect(runClient(["add", "x", "--redirect-uri", "https://app.example.org/x", "--alg", "HS256", "--config", path], bad)).toBe(2);
+    expect(bad.errText()).toContain('✘ --alg is RS256 or ES256, got "HS256"');
+    const rotate = capture();
+    expect(runClient(["add", "grafana", "--rotate-secret", "--alg", "ES256", "--config", path], rotate)).toBe(2);
+    expect(rotate.errText()).toContain("--alg goes with a new client");
   });
 
   it("sets the issuer with --issuer, validated as the Worker validates it, and never drops a configured one", () => {

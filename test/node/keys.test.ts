@@ -8,6 +8,7 @@ import { Miniflare } from "miniflare";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { runKeys, wranglerKv, type KvAccess } from "../../scripts/keys.ts";
+import { parseKeySet } from "../../src/keys/keyset.ts";
 import type { Io } from "../../scripts/check.ts";
 import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "../helpers/fake-discord.ts";
 
@@ -93,16 +94,58 @@ describe("npm run keys", () => {
     expect(JSON.parse(kv.value!).keys).toHaveLength(1);
   });
 
-  it("works on wrangler's local state, and the Worker on that state publishes and signs with the CLI's key", async () => {
+  it("stock makes RSA keys ahead of time: one in use, a year of rotations in reserve, the rest of a first set too; then only tops up", async () => {
+    const kv = memoryKv();
+    const first = await keys(kv, ["stock"]);
+    expect(first.code).toBe(0);
+    expect(first.text).toContain("made 14 RS256 keys ahead of time");
+    expect(first.text).toMatch(/took reserve RS256 key \S+, in use now/);
+    expect(first.text).toMatch(/created ES256 key \S+, in use now/);
+    expect(first.text).toContain("RS256 reserve: 13 keys made ahead of time, enough for rotations until 2034-06-25");
+    const set = parseKeySet(kv.value)!;
+    expect(set.keys.map((k) => [k.alg, k.status])).toEqual([["RS256", "current"], ["ES256", "current"]]);
+    expect(set.sealingKeys).toHaveLength(1);
+    expect(set.reserve).toHaveLength(13);
+    expect(first.text).not.toMatch(/"d"|privateJwk/);
+
+    const again = await keys(kv, ["stock"], T0 + HOUR);
+    expect(again.text).toContain("✔ nothing to do: 13 RS256 keys in reserve (a stock keeps 13)");
+    expect(kv.writes).toBe(1);
+
+    // A rotation takes one; the next stock makes exactly one, keeping the rest.
+    kv.write(JSON.stringify({ ...set, revision: set.revision + 1, reserve: set.reserve!.slice(1) }));
+    const topped = await keys(kv, ["stock"], T0 + 2 * HOUR);
+    expect(topped.text).toContain("made 1 RS256 key ahead of time");
+    const after = parseKeySet(kv.value)!;
+    expect(after.reserve!.slice(0, 12)).toEqual(set.reserve!.slice(1));
+    expect(after.keys).toEqual(set.keys);
+    expect(after.revision).toBe(set.revision + 2);
+  });
+
+  it("stock --count sets the reserve; a bad --count or one on another command is a usage error", async () => {
+    const kv = memoryKv();
+    expect((await keys(kv, ["stock", "--count", "1"])).code).toBe(0);
+    expect(parseKeySet(kv.value)!.reserve).toHaveLength(1);
+    for (const args of [["stock", "--count", "0"], ["stock", "--count", "25"], ["stock", "--count", "x"], ["status", "--count", "2"]]) {
+      const r = await keys(memoryKv(), args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.text).toContain("--count goes with stock and is a number from 1 to 24");
+    }
+  });
+
+  it("stock, as npm start and npm run deploy run it, on wrangler's local state: the Worker publishes and signs with the stocked keys, RS256 by default", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bridge-keys-state-"));
     const kv = wranglerKv({ remote: false, persistTo: dir });
     const io = capture();
-    expect(await runKeys(["rotate", "--persist-to", dir], () => kv, io)).toBe(0);
-    const kid = /created ES256 key (\S+):/.exec(io.text())?.[1];
-    expect(kid).toBeTruthy();
+    expect(await runKeys(["stock", "--count", "2", "--persist-to", dir], () => kv, io)).toBe(0);
+    const rsKid = /took reserve RS256 key (\S+),/.exec(io.text())?.[1];
+    const esKid = /created ES256 key (\S+),/.exec(io.text())?.[1];
+    expect(rsKid).toBeTruthy();
+    expect(esKid).toBeTruthy();
     const status = capture();
     expect(await runKeys(["status", "--persist-to", dir], undefined, status)).toBe(0);
-    expect(status.text()).toContain(kid);
+    expect(status.text()).toContain(rsKid);
+    expect(status.text()).toContain("RS256 reserve: 2 keys");
 
     execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", join(dir, "dist"), "test/fixtures/worker.ts"], { stdio: "ignore" });
     const discord = new FakeDiscord();
@@ -117,20 +160,26 @@ describe("npm run keys", () => {
       bindings: { DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET, DISCORD_API_BASE: "https://discord.test/api/v10", DISCORD_AUTHORIZE_URL: "https://discord.test/oauth2/authorize" },
       outboundService: (request) => discord.fetch(request as unknown as Request) as never,
     });
-    try {
-      const jwks = (await (await mf.dispatchFetch("https://bridge.test/jwks.json")).json()) as { keys: { kid: string }[] };
-      expect(jwks.keys.map((k) => k.kid)).toEqual([kid]);
-      const a = await mf.dispatchFetch("https://bridge.test/authorize?response_type=code&client_id=access&redirect_uri=https%3A%2F%2Fteam.cloudflareaccess.com%2Fcdn-cgi%2Faccess%2Fcallback&scope=openid", { redirect: "manual" });
+    /** The test fixture's clients: "access" names ES256, "grafana" (PKCE required) is on the RS256 default. */
+    const idToken = async (clientId: string, secret: string, redirectUri: string) => {
+      const pkce = { code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256" };
+      const query = new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: redirectUri, scope: "openid", ...pkce });
+      const a = await mf.dispatchFetch(`https://bridge.test/authorize?${query}`, { redirect: "manual" });
       const state = new URL(a.headers.get("Location")!).searchParams.get("state")!;
       const c = await mf.dispatchFetch(`https://bridge.test/callback?code=alice~${crypto.randomUUID()}&state=${encodeURIComponent(state)}`, { redirect: "manual", headers: { Cookie: a.headers.get("Set-Cookie")!.split(";")[0]! } });
       const code = new URL(c.headers.get("Location")!).searchParams.get("code")!;
       const t = await mf.dispatchFetch("https://bridge.test/token", {
         method: "POST",
-        headers: { Authorization: `Basic ${btoa("access:access-secret-with:colon%and+plus")}`, "Content-Type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: "https://team.cloudflareaccess.com/cdn-cgi/access/callback" }).toString(),
+        headers: { Authorization: `Basic ${btoa(`${clientId}:${secret}`)}`, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" }).toString(),
       });
-      const { id_token } = (await t.json()) as { id_token: string };
-      expect(decodeProtectedHeader(id_token).kid).toBe(kid);
+      return ((await t.json()) as { id_token: string }).id_token;
+    };
+    try {
+      const jwks = (await (await mf.dispatchFetch("https://bridge.test/jwks.json")).json()) as { keys: { kid: string }[] };
+      expect(jwks.keys.map((k) => k.kid)).toEqual([rsKid, esKid]); // the reserve is not published
+      expect(decodeProtectedHeader(await idToken("access", "access-secret-with:colon%and+plus", "https://team.cloudflareaccess.com/cdn-cgi/access/callback"))).toMatchObject({ alg: "ES256", kid: esKid });
+      expect(decodeProtectedHeader(await idToken("grafana", "grafana-secret-0123456789", "https://grafana.example.com/login/generic_oauth"))).toMatchObject({ alg: "RS256", kid: rsKid });
     } finally {
       await mf.dispose();
     }

@@ -1,7 +1,7 @@
 // The rotation step on a controlled clock: publication lead time, hand-over, retirement and removal.
 import { describe, expect, it } from "vitest";
-import { sealingKeyAt, signingKey, statusAt, type KeySet, type SigningAlg, type StoredKey } from "../../src/keys/keyset";
-import { rotateKeySet, rotationPolicy, type KeyMaker } from "../../src/keys/rotation";
+import { sealingKeyAt, signingKey, statusAt, type KeySet, type ReserveKey, type SigningAlg, type StoredKey } from "../../src/keys/keyset";
+import { FILL_ONLY, rotateKeySet, rotationPolicy, type KeyMaker } from "../../src/keys/rotation";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -14,6 +14,11 @@ const fakeKey: KeyMaker = async (alg: SigningAlg, activatesAt: number, now: numb
   const kid = `${alg}-${serial}`;
   return { kid, alg, status: activatesAt <= now ? "current" : "next", createdAt: new Date(now).toISOString(), activatesAt: new Date(activatesAt).toISOString(), publicJwk: { kid }, privateJwk: { kid } };
 };
+
+/** A stand-in for a key `npm run keys -- stock` made (the rotation only moves its JWK around). */
+function reserveKey(kid: string): ReserveKey {
+  return { kid, alg: "RS256", createdAt: new Date(T0 - 10 * DAY).toISOString(), privateJwk: { kty: "RSA", n: `n-${kid}`, e: "AQAB", d: `d-${kid}`, kid, alg: "RS256" } };
+}
 
 async function step(set: KeySet | null, at: number, algs: SigningAlg[] = ["ES256"]) {
   return rotateKeySet(set, at, policy, algs, fakeKey);
@@ -80,12 +85,43 @@ describe("rotateKeySet", () => {
     expect(signingKey(set, "ES256", T0 + 45 * DAY)?.kid).toBe(set.keys[0]!.kid);
   });
 
-  it("creates RS256 keys only while a client needs them, and lets them age out after", async () => {
-    let { set } = await step(null, T0, ["ES256", "RS256"]);
-    expect(set.keys.map((k) => k.alg).sort()).toEqual(["ES256", "RS256"]);
+  it("never makes an RS256 key: it takes them from the reserve, the first in use at once, the next published a lead time ahead", async () => {
+    const reserve = [reserveKey("rsa-a"), reserveKey("rsa-b")];
+    let { set, changes } = await step({ ...(await step(null, T0)).set, reserve }, T0, ["ES256", "RS256"]);
+    expect(changes).toEqual([expect.stringMatching(/^took reserve RS256 key rsa-a, in use now/)]);
+    expect(signingKey(set, "RS256", T0)).toMatchObject({ kid: "rsa-a", publishedAt: new Date(T0).toISOString(), publicJwk: { kty: "RSA", n: "n-rsa-a", e: "AQAB", kid: "rsa-a", alg: "RS256", use: "sig" } });
+    expect(signingKey(set, "RS256", T0)?.publicJwk).not.toHaveProperty("d");
+    expect(set.reserve?.map((k) => k.kid)).toEqual(["rsa-b"]);
+    ({ set } = await step(set, T0 + 29 * DAY, ["ES256", "RS256"]));
+    const next = set.keys.find((k) => k.kid === "rsa-b")!;
+    expect(next).toMatchObject({ status: "next", publishedAt: new Date(T0 + 29 * DAY).toISOString(), activatesAt: new Date(T0 + 30 * DAY).toISOString() });
+    expect(set.reserve).toBeUndefined();
+    expect(set.keys.filter((k) => k.alg === "RS256" && k.kid.startsWith("RS256-"))).toEqual([]); // fakeKey never asked for RS256
+  });
+
+  it("with an empty reserve, warns a period ahead, and keeps the RS256 key in use signing past its period", async () => {
+    let result = await step({ ...(await step(null, T0)).set, reserve: [reserveKey("rsa-a")] }, T0, ["ES256", "RS256"]);
+    expect(result.warnings).toEqual(["no RS256 key left in the reserve for the rotation due 2033-01-31T00:00:00.000Z; run `npm run keys -- stock --remote`"]);
+    result = await step(result.set, T0 + 45 * DAY, ["ES256", "RS256"]);
+    expect(result.warnings).toEqual(["no RS256 key left in the reserve: the RS256 key in use keeps signing past its rotation period; run `npm run keys -- stock --remote`"]);
+    expect(signingKey(result.set, "RS256", T0 + 45 * DAY)?.kid).toBe("rsa-a");
+  });
+
+  it("lets an algorithm no longer needed age out (prune)", async () => {
+    let { set } = await step({ ...(await step(null, T0)).set, reserve: [reserveKey("rsa-a")] }, T0, ["ES256", "RS256"]);
     ({ set } = await step(set, T0 + 29 * DAY, ["ES256"]));
     expect(set.keys.filter((k) => k.alg === "RS256")).toHaveLength(1); // no successor
     expect(signingKey(set, "RS256", T0 + 29 * DAY)).toBeDefined();
+  });
+
+  it("FILL_ONLY puts in use only what has nothing in use: no rotation, nothing dropped", async () => {
+    const { set } = await step(null, T0);
+    const later = T0 + 400 * DAY;
+    const filled = await rotateKeySet({ ...set, reserve: [reserveKey("rsa-a")] }, later, FILL_ONLY, undefined, fakeKey);
+    expect(filled.changes).toEqual([expect.stringMatching(/^took reserve RS256 key rsa-a, in use now/)]);
+    expect(filled.set.keys.map((k) => k.kid)).toEqual(["rsa-a", set.keys[0]!.kid]);
+    expect(filled.warnings).toEqual([]);
+    expect((await rotateKeySet(filled.set, later, FILL_ONLY, undefined, fakeKey)).set).toBe(filled.set);
   });
 
   it("gives sealing keys the same timeline: one in use at once, the next published a lead time ahead, the old one kept while anything it sealed lives", async () => {
