@@ -26,7 +26,8 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWebResponse, toWebRequest } from "../../scripts/lib/node-http.ts";
-import { createKey, KEYSET_KV_KEY } from "../../src/keys/keyset.ts";
+import { createReserveKey, KEYSET_KV_KEY } from "../../src/keys/keyset.ts";
+import { FILL_ONLY, rotateKeySet } from "../../src/keys/rotation.ts";
 import { FAKE_DISCORD_CLIENT_ID, FAKE_DISCORD_CLIENT_SECRET, FAKE_USERS, FakeDiscord, G, R } from "../helpers/fake-discord.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,6 +36,8 @@ const bob = FAKE_USERS.bob!;
 
 const EOC = { clientId: "express-oidc", secret: "express-oidc-secret-0123456789" } as const;
 const AUTHJS = { clientId: "authjs", secret: "authjs-secret-0123456789" } as const;
+/** express-openid-connect asking for response_mode=form_post (its own default mode, kept with the code flow). */
+const EOC_POST = { clientId: "express-oidc-post", secret: "express-oidc-post-secret-0123456789" } as const;
 /** The scope with guild claims (express-openid-connect's default is "openid profile email"). */
 const GUILD_SCOPE = "openid profile email guilds";
 
@@ -74,19 +77,21 @@ function webHandler(origin: () => string, fetch: (request: Request) => Promise<R
 }
 
 let eocApp: RequestListener | undefined;
+let eocPostApp: RequestListener | undefined;
+let eocPostOrigin = "";
 let authApp: RequestListener | undefined;
 
-function expressApp(): express.Express {
+function expressApp(baseURL: string, clientID: string, extra: Record<string, string> = {}): express.Express {
   const app = express();
   app.use(
     auth({
       issuerBaseURL: bridge,
-      baseURL: eocOrigin,
-      clientID: EOC.clientId,
-      clientSecret: EOC.secret,
+      baseURL,
+      clientID,
+      clientSecret: clientID === EOC.clientId ? EOC.secret : EOC_POST.secret,
       secret: "express-openid-connect-cookie-secret-0123456789",
       // Its default is response_type "id_token" (implicit, response_mode form_post), which the bridge does not offer.
-      authorizationParams: { response_type: "code", scope: GUILD_SCOPE },
+      authorizationParams: { response_type: "code", scope: GUILD_SCOPE, ...extra },
     }),
   );
   app.get("/profile", (req, res) => {
@@ -122,6 +127,7 @@ beforeAll(async () => {
   const fakeApp = webHandler(() => fake, discord.fetch);
   fake = await listen(() => fakeApp);
   eocOrigin = await listen(() => eocApp);
+  eocPostOrigin = await listen(() => eocPostApp);
   authOrigin = await listen(() => authApp);
 
   // The Worker: createWorker with our own configuration, registering the libraries' callbacks on their ports.
@@ -129,6 +135,7 @@ beforeAll(async () => {
     discord: { clientId: FAKE_DISCORD_CLIENT_ID },
     clients: [
       { clientId: EOC.clientId, name: "express-openid-connect", redirectUris: [`${eocOrigin}/callback`], clientSecretHash: secretHash(EOC.secret), requirePkce: true },
+      { clientId: EOC_POST.clientId, name: "express-openid-connect (form_post)", redirectUris: [`${eocPostOrigin}/callback`], clientSecretHash: secretHash(EOC_POST.secret) },
       { clientId: AUTHJS.clientId, name: "Auth.js", redirectUris: [`${authOrigin}/auth/callback/bridge`], clientSecretHash: secretHash(AUTHJS.secret), requirePkce: true },
     ],
     guilds: { names: { [G.main]: "The Main Community" } },
@@ -176,14 +183,17 @@ beforeAll(async () => {
   });
   // No issuer in the configuration: the bridge is the loopback origin it is reached at.
   bridge = (await mf.ready).origin;
-  // RSA keys are made ahead of time, never in the Worker: seed the key set before the first request.
+  // RSA keys are made ahead of time, never in the Worker: the key set `npm run keys -- stock` leaves
+  // (one RS256 key in use, one in reserve, an ES256 and a sealing key), before the first request.
   const now = Date.now();
-  const keys = [await createKey("RS256", now, now), await createKey("ES256", now, now)];
+  const reserve = await Promise.all([0, 1].map(() => createReserveKey("RS256", now)));
+  const { set } = await rotateKeySet({ version: 1, revision: 0, updatedAt: new Date(now).toISOString(), keys: [], reserve }, now, FILL_ONLY);
   // (Typed by hand: without the Workers types, miniflare's KVNamespace type does not resolve here.)
   const kv = (await mf.getKVNamespace("KV")) as unknown as { put(key: string, value: string): Promise<void> };
-  await kv.put(KEYSET_KV_KEY, JSON.stringify({ version: 1, revision: 1, updatedAt: new Date(now).toISOString(), keys }));
+  await kv.put(KEYSET_KV_KEY, JSON.stringify(set));
 
-  eocApp = expressApp();
+  eocApp = expressApp(eocOrigin, EOC.clientId);
+  eocPostApp = expressApp(eocPostOrigin, EOC_POST.clientId, { response_mode: "form_post" });
   const authjs = authjsConfig();
   authApp = webHandler(
     () => authOrigin,
@@ -280,6 +290,19 @@ class Browser {
     return { url, status: response.status, text: await response.text() };
   }
 
+  /** A page's one form, submitted as a browser does with its button (hidden fields as they are). */
+  async submitForm(page: Page): Promise<Page> {
+    const unescape = (v: string) => v.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    const form = /<form\b[^>]*\bmethod="post"[^>]*\baction="([^"]*)"[^>]*>([\s\S]*?)<\/form>/i.exec(page.text) ?? /<form\b[^>]*\baction="([^"]*)"[^>]*\bmethod="post"[^>]*>([\s\S]*?)<\/form>/i.exec(page.text);
+    if (!form) throw new Error(`no POST form on ${page.url}: ${page.text.slice(0, 300)}`);
+    const fields = new URLSearchParams();
+    for (const input of form[2]!.matchAll(/<input\b[^>]*>/gi)) {
+      const attr = (n: string) => new RegExp(`\\b${n}="([^"]*)"`).exec(input[0])?.[1];
+      if (attr("type") === "hidden" && attr("name") !== undefined) fields.append(unescape(attr("name")!), unescape(attr("value") ?? ""));
+    }
+    return this.open(new URL(unescape(form[1]!), page.url), { method: "POST", form: fields });
+  }
+
   /** On the fake Discord's consent page, log in as `user`. */
   async consentAs(page: Page, user: string): Promise<Page> {
     expect(`${page.url.origin}${page.url.pathname}`, `expected the fake Discord's consent page, got ${page.status}: ${page.text.slice(0, 300)}`).toBe(`${fake}/oauth2/authorize`);
@@ -311,7 +334,7 @@ const aliceGuildClaims = {
   groups: [...Object.keys(alice.guilds), `${G.main}:${R.mod}`, `${G.main}:${R.member}`, "moderators"],
 };
 
-describe("express-openid-connect 2.x at its defaults", () => {
+describe("express-openid-connect 3.x at its defaults", () => {
   it("signs alice in: sub, email and guild claims in req.oidc, an RS256 ID token, PKCE and a nonce, and the session persists", async () => {
     const b = new Browser();
     const consent = await b.open(`${eocOrigin}/profile`);
@@ -367,6 +390,25 @@ describe("express-openid-connect 2.x at its defaults", () => {
     const api = await b.open(`${eocOrigin}/mods`, { accept: "application/json" });
     expect(api.url.toString()).toBe(`${eocOrigin}/mods`);
     expect(api.status).toBe(401);
+  });
+});
+
+describe("express-openid-connect 3.x with response_mode=form_post", () => {
+  it("gets the code, state and iss posted by the bridge's page, and signs alice in", async () => {
+    const b = new Browser();
+    const consent = await b.open(`${eocPostOrigin}/profile`);
+    expect(b.authorizeRequest().searchParams.get("response_mode")).toBe("form_post");
+    const posting = await b.consentAs(consent, "alice");
+    // The bridge answers its callback with the form_post page (a browser with scripts would post it at once).
+    expect(posting.url.origin).toBe(bridge);
+    expect(posting.text).toContain(`action="${eocPostOrigin}/callback"`);
+    const page = await b.submitForm(posting);
+    expect(page.url.toString(), page.text.slice(0, 500)).toBe(`${eocPostOrigin}/profile`);
+    const { user, idToken } = json(page) as { user: Record<string, unknown>; idToken: string };
+    expect(user).toMatchObject({ sub: alice.id, email: alice.email, ...aliceGuildClaims });
+    expect(decodeProtectedHeader(idToken).alg).toBe("RS256");
+    // The library got the code by POST, never in a query string.
+    expect(b.visited.some((u) => u.origin === eocPostOrigin && u.pathname === "/callback" && u.searchParams.has("code"))).toBe(false);
   });
 });
 
