@@ -43,7 +43,7 @@ ${row("OIDC claims", claimNames(settings.guilds, withGuilds))}
 ${row("Who may log in", gateText(c, settings.guilds))}
 ${row("Registered redirect URIs", c.redirectUris.join("  "))}
 ${row("Email claim", c.syntheticEmailDomain ? `the Discord-verified address; else <discord id>@${c.syntheticEmailDomain} (email_verified false)` : "only a Discord-verified address; none otherwise")}
-${row("ID token signature", c.idTokenSigningAlg)}
+${row("ID token signature", c.idTokenSigningAlgNamed ? c.idTokenSigningAlg : `${c.idTokenSigningAlg} (the default)`)}
 </table>`,
     )
     .join("\n");

@@ -6,6 +6,10 @@ import { DurableObject } from "cloudflare:workers";
 import { KEYSET_KV_KEY, lacksKeys, parseKeySet, type KeySet, type SigningAlg } from "./keyset";
 import { FILL_ONLY, rotateKeySet, type RotationPolicy, type RotationResult } from "./rotation";
 
+export interface RotationSummary extends Omit<RotationResult, "set"> {
+  readonly revision: number;
+}
+
 /** Readers that find KV empty or corrupt ask us; republish at most this often (KV: 1,000 writes a day). */
 const REPUBLISH_AFTER_MS = 60_000;
 
@@ -51,13 +55,16 @@ export class KeyKeeper extends DurableObject<Env> {
     });
   }
 
-  /** One rotation step at `now` (the scheduled handler). Writes only when something changed. */
-  async rotate(now: number, policy: RotationPolicy, algs: readonly SigningAlg[]): Promise<RotationResult> {
+  /**
+   * One rotation step at `now` (the scheduled handler). Writes only when something changed. Answers
+   * with what changed, not the set (which carries the reserve: no need to copy it back to the caller).
+   */
+  async rotate(now: number, policy: RotationPolicy, algs: readonly SigningAlg[]): Promise<RotationSummary> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const { set: before, kvBehind } = await this.newest();
-      const result = await rotateKeySet(before, now, policy, algs);
-      if (result.set !== before || kvBehind) await this.save(result.set, true);
-      return result;
+      const { set, changes, warnings } = await rotateKeySet(before, now, policy, algs);
+      if (set !== before || kvBehind) await this.save(set, true);
+      return { revision: set.revision, changes, warnings };
     });
   }
 }

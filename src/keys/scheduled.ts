@@ -8,7 +8,7 @@ import { rotationPolicy } from "./rotation";
 
 export async function rotateKeys(env: Env, settings: Settings, now: number): Promise<readonly string[]> {
   const result = await env.KEYS.getByName("keys").rotate(now, rotationPolicy(settings.keys, ID_TOKEN_TTL_SECONDS), SIGNING_ALGS);
-  console.log(JSON.stringify({ event: "keys_rotated", revision: result.set.revision, changes: result.changes, time: new Date(now).toISOString() }));
+  console.log(JSON.stringify({ event: "keys_rotated", revision: result.revision, changes: result.changes, time: new Date(now).toISOString() }));
   if (result.warnings.length > 0) console.warn(JSON.stringify({ event: "keys_warning", warnings: result.warnings, time: new Date(now).toISOString() }));
   return result.changes;
 }

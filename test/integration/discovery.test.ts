@@ -62,6 +62,9 @@ describe("landing page", () => {
     // What each client gets as email: never an unverified address.
     expect(html).toContain("only a Discord-verified address; none otherwise");
     expect(html).toContain("the Discord-verified address; else &#60;discord id&#62;@discord.bridge.test (email_verified false)");
+    // How each client's ID tokens are signed: access names ES256, legacy-rs RS256, the rest are on the default.
+    const signature = [...html.matchAll(/<th>ID token signature<\/th><td><code>([^<]*)<\/code>/g)].map((m) => m[1]);
+    expect(signature).toEqual(["ES256", "RS256 (the default)", "RS256", "RS256 (the default)", "RS256 (the default)", "RS256 (the default)"]);
   });
 
   it("answers unknown paths with a 404 OAuth error", async () => {
