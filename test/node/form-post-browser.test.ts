@@ -3,17 +3,17 @@
 // Continue button does it. The bridge is npm start's Worker (dev/worker.ts: no issuer, so it answers as
 // its loopback origin) bundled in Miniflare on a free port; the fake Discord's consent page is served on
 // another free port; the demo client's callback is answered by request routing, so no fixed port is used.
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { chromium, type BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWebResponse, toWebRequest } from "../../scripts/lib/node-http.ts";
-import { FAKE_DISCORD_CLIENT_SECRET, FakeDiscord } from "../helpers/fake-discord.ts";
+import { startBundledBridge } from "../helpers/bundled-bridge.ts";
+import { FakeDiscord } from "../helpers/fake-discord.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 /** dev/config.json's demo client. */
@@ -34,30 +34,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => fakeServer.listen(0, "127.0.0.1", resolve));
   const fake = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
-  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", join(work, "dist"), "dev/worker.ts"], {
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: join(work, "dist", "worker.js"),
-    modulesRoot: join(work, "dist"),
-    compatibilityDate: "2026-04-01",
-    host: "127.0.0.1",
-    port: 0,
-    kvNamespaces: ["KV"],
-    durableObjects: { CODES: { className: "CodeStore", useSQLite: true }, KEYS: { className: "KeyKeeper", useSQLite: true } },
-    bindings: {
-      DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
-      DISCORD_API_BASE: `${fake}/api/v10`,
-      DISCORD_AUTHORIZE_URL: `${fake}/oauth2/authorize`,
-    },
-    handleRuntimeStdio: (stdout, stderr) => {
-      stdout.resume();
-      stderr.resume();
-    },
-  });
-  bridge = (await mf.ready).origin;
+  ({ mf, origin: bridge } = await startBundledBridge("dev/worker.ts", work, fake));
 }, 60_000);
 
 afterAll(async () => {

@@ -10,7 +10,6 @@
 // browser, following redirects and clicking the fake Discord's "Log in as" link. Every server listens
 // on port 0; the client registrations (exact redirect URIs on those ports) are written into a config
 // file next to a temporary Worker entry before it is bundled.
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type RequestListener, type Server } from "node:http";
@@ -23,12 +22,11 @@ import type { Account, Profile } from "@auth/core/types";
 import express, { type ErrorRequestHandler } from "express";
 import { auth, claimIncludes } from "express-openid-connect";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWebResponse, toWebRequest } from "../../scripts/lib/node-http.ts";
-import { createReserveKey, KEYSET_KV_KEY } from "../../src/keys/keyset.ts";
-import { FILL_ONLY, rotateKeySet } from "../../src/keys/rotation.ts";
-import { FAKE_DISCORD_CLIENT_ID, FAKE_DISCORD_CLIENT_SECRET, FAKE_USERS, FakeDiscord, G, R } from "../helpers/fake-discord.ts";
+import { startBundledBridge } from "../helpers/bundled-bridge.ts";
+import { FAKE_DISCORD_CLIENT_ID, FAKE_USERS, FakeDiscord, G, R } from "../helpers/fake-discord.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const alice = FAKE_USERS.alice!;
@@ -157,40 +155,8 @@ beforeAll(async () => {
       "",
     ].join("\n"),
   );
-  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--config", join(ROOT, "wrangler.toml"), "--outdir", join(work, "dist"), join(entry, "worker.ts")], {
-    cwd: ROOT,
-    stdio: "ignore",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: join(work, "dist", "worker.js"),
-    modulesRoot: join(work, "dist"),
-    compatibilityDate: "2026-04-01",
-    host: "127.0.0.1",
-    port: 0,
-    kvNamespaces: ["KV"],
-    durableObjects: { CODES: { className: "CodeStore", useSQLite: true }, KEYS: { className: "KeyKeeper", useSQLite: true } },
-    bindings: {
-      DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
-      DISCORD_API_BASE: `${fake}/api/v10`,
-      DISCORD_AUTHORIZE_URL: `${fake}/oauth2/authorize`,
-    },
-    handleRuntimeStdio: (stdout, stderr) => {
-      stdout.resume();
-      stderr.resume();
-    },
-  });
   // No issuer in the configuration: the bridge is the loopback origin it is reached at.
-  bridge = (await mf.ready).origin;
-  // RSA keys are made ahead of time, never in the Worker: the key set `npm run keys -- stock` leaves
-  // (one RS256 key in use, one in reserve, an ES256 and a sealing key), before the first request.
-  const now = Date.now();
-  const reserve = await Promise.all([0, 1].map(() => createReserveKey("RS256", now)));
-  const { set } = await rotateKeySet({ version: 1, revision: 0, updatedAt: new Date(now).toISOString(), keys: [], reserve }, now, FILL_ONLY);
-  // (Typed by hand: without the Workers types, miniflare's KVNamespace type does not resolve here.)
-  const kv = (await mf.getKVNamespace("KV")) as unknown as { put(key: string, value: string): Promise<void> };
-  await kv.put(KEYSET_KV_KEY, JSON.stringify(set));
+  ({ mf, origin: bridge } = await startBundledBridge(join(entry, "worker.ts"), work, fake));
 
   eocApp = expressApp(eocOrigin, EOC.clientId);
   eocPostApp = expressApp(eocPostOrigin, EOC_POST.clientId, { response_mode: "form_post" });
