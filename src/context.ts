@@ -1,4 +1,5 @@
 // What every endpoint handler receives besides the request.
+import { base64url } from "jose";
 import type { Settings } from "./config";
 
 export interface RequestContext {
@@ -7,6 +8,13 @@ export interface RequestContext {
   readonly settings: Settings;
   /** The issuer: the configured one, or on a local run the request's origin. */
   readonly issuer: string;
+  /** This request's id: in its log lines and in any error page or JSON error it gets. */
+  readonly requestId: string;
+}
+
+/** A short id for one request (8 base64url characters, 48 random bits): enough to find its log line. */
+export function newRequestId(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(6)));
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;

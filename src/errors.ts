@@ -1,5 +1,6 @@
 // The two error families: ConfigError (operator mistakes, found once at startup) and OAuthError
 // (client mistakes, answered in the protocol's own format). Public text and log-only detail stay apart.
+import type { Reason } from "./reasons";
 
 /** An invalid configuration: each problem names the exact field (e.g. `clients[0].redirectUris[1]`). */
 export class ConfigError extends Error {
@@ -35,13 +36,13 @@ const DEFAULT_STATUS: Partial<Record<OAuthErrorCode, number>> = {
   temporarily_unavailable: 503,
 };
 
-/** An error a client caused or must hear about. `description` goes on the wire; `detail` only to logs. */
+/** An error a client caused or must hear about. `description` goes on the wire; `detail` (a stable reason code) to logs. */
 export class OAuthError extends Error {
   readonly error: OAuthErrorCode;
   readonly description: string;
   readonly status: number;
-  readonly detail: string | undefined;
-  constructor(error: OAuthErrorCode, description: string, options: { status?: number; detail?: string } = {}) {
+  readonly detail: Reason;
+  constructor(error: OAuthErrorCode, description: string, options: { status?: number; detail: Reason }) {
     super(`${error}: ${description}`);
     this.name = "OAuthError";
     this.error = error;

@@ -19,11 +19,14 @@ export function jsonResponse(body: unknown, init: { status?: number; headers?: H
   return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
 }
 
-/** RFC 6749 section 5.2 error body; 401s get the challenge the client should answer. */
-export function oauthErrorResponse(err: OAuthError, challenge?: string): Response {
+/**
+ * RFC 6749 section 5.2 error body, with the request's id (the `request_id` of its log line: an operator
+ * finds the cause with it); 401s get the challenge the client should answer.
+ */
+export function oauthErrorResponse(err: OAuthError, requestId: string, challenge?: string): Response {
   const headers = new Headers();
   if (err.status === 401 && challenge) headers.set("WWW-Authenticate", challenge);
-  return jsonResponse({ error: err.error, error_description: err.description }, { status: err.status, headers });
+  return jsonResponse({ error: err.error, error_description: err.description, request_id: requestId }, { status: err.status, headers });
 }
 
 const HTML_SECURITY_HEADERS = {
@@ -107,12 +110,21 @@ export function formPostPage(action: string, params: Record<string, string | und
   return new Response(page, { status: 200, headers });
 }
 
-/** The page a browser sees when we must not redirect (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). */
-export function errorPage(title: string, message: string, status = 400): Response {
+/** The line every error page ends with: the request's id, which its log line carries too. */
+export function referenceLine(requestId: string): string {
+  return `<p class="muted">Reference: <code>${escapeHtml(requestId)}</code> (give it to the operator of this login service if you ask for help).</p>`;
+}
+
+/**
+ * The page a browser sees when we must not redirect (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6). `next` is
+ * the way on (escaped HTML); by default, back to the application to start again.
+ */
+export function errorPage(title: string, message: string, requestId: string, status = 400, next = "Go back to the application you came from and start the login again."): Response {
   return htmlPage(
     title,
     `<p>${escapeHtml(message)}</p>
-<p class="muted">Go back to the application you came from and start the login again. If this keeps happening, tell the operator of this login service.</p>`,
+<p>${next}</p>
+${referenceLine(requestId)}`,
     status,
   );
 }

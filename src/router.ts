@@ -9,19 +9,26 @@ import { landing } from "./endpoints/landing";
 import { token } from "./endpoints/token";
 import { userinfo } from "./endpoints/userinfo";
 import { OAuthError } from "./errors";
-import { jsonResponse, oauthErrorResponse } from "./http";
+import { oauthErrorResponse } from "./http";
+import { logRefused } from "./log";
 
 type Handler = (request: Request, ctx: RequestContext) => Response | Promise<Response>;
 
-function methodNotAllowed(allowed: string): Handler {
-  return () =>
-    jsonResponse(
-      { error: "invalid_request", error_description: `use ${allowed}` },
-      { status: 405, headers: { Allow: allowed } },
-    );
+/** An OAuth error JSON for a request no endpoint takes, with its one log line. */
+function refuse(request: Request, ctx: RequestContext, err: OAuthError): Response {
+  logRefused(ctx.requestId, new URL(request.url).pathname, err.status, err.detail, err.error);
+  return oauthErrorResponse(err, ctx.requestId);
 }
 
-const notFound: Handler = () => oauthErrorResponse(new OAuthError("invalid_request", "no such endpoint", { status: 404 }));
+function methodNotAllowed(allowed: string): Handler {
+  return (request, ctx) => {
+    const res = refuse(request, ctx, new OAuthError("invalid_request", `use ${allowed}`, { status: 405, detail: "method_not_allowed" }));
+    res.headers.set("Allow", allowed);
+    return res;
+  };
+}
+
+const notFound: Handler = (request, ctx) => refuse(request, ctx, new OAuthError("invalid_request", "no such endpoint", { status: 404, detail: "no_such_endpoint" }));
 
 export const router = Router<Request, [RequestContext], Response>()
   .get("/", landing)

@@ -2,11 +2,11 @@
 // isolate, then hand each request to the router. Anything unexpected becomes a plain `server_error`,
 // never a stack trace. Entry modules (src/index.ts, dev/, tests) choose which config.json to bundle.
 import { loadSettings, type Settings } from "./config";
-import { issuerFor, type RequestContext } from "./context";
+import { issuerFor, newRequestId, type RequestContext } from "./context";
 import { ConfigError, OAuthError } from "./errors";
-import { errorPage, jsonResponse, oauthErrorResponse } from "./http";
+import { errorPage, oauthErrorResponse } from "./http";
 import { rotateKeys } from "./keys/scheduled";
-import { logUnexpected } from "./log";
+import { logRefused, logUnexpected } from "./log";
 import { router } from "./router";
 import { configWarnings } from "./warnings";
 
@@ -15,19 +15,15 @@ function wantsHtml(request: Request): boolean {
   return path === "/" || path === "/callback" || path === "/authorize" || path.startsWith("/authorize/");
 }
 
-/** A 503 for a bridge that is not set up correctly: a page for browser URLs, an OAuth error elsewhere. */
-function notSetUp(request: Request, message: string): Response {
-  if (wantsHtml(request)) return errorPage("This login service is not set up correctly", message, 503);
-  return jsonResponse({ error: "server_error", error_description: message }, { status: 503 });
-}
-
-function misconfigured(request: Request, err: ConfigError): Response {
-  return notSetUp(request, `The login service is misconfigured. The operator should run \`npm run check\`. Problems: ${err.problems.join("; ")}`);
-}
-
-/** A bridge with no configured issuer, reached on a host that is not this machine. */
-function noIssuer(request: Request): Response {
-  return notSetUp(request, "This login service has no fixed address configured yet. The operator must set issuer in config.json and deploy again (npm run check says how).");
+/**
+ * A 503 for a bridge that is not set up correctly: a page for browser URLs, an OAuth error elsewhere.
+ * Members see only that the operator has been told; what is wrong is in the log (and `npm run check`).
+ */
+function notSetUp(request: Request, requestId: string, reason: "config_invalid" | "issuer_missing"): Response {
+  logRefused(requestId, new URL(request.url).pathname, 503, reason, "server_error");
+  const message = "This login service is not set up correctly. Its operator has been told, in the service's log.";
+  if (wantsHtml(request)) return errorPage("This login service is not available", message, requestId, 503, "Try again later, or ask the people who run the application you came from.");
+  return oauthErrorResponse(new OAuthError("server_error", message, { status: 503, detail: reason }), requestId);
 }
 
 export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
@@ -52,25 +48,28 @@ export function createWorker(rawConfig: unknown): ExportedHandler<Env> {
 
   return {
     async fetch(request, env, exec): Promise<Response> {
+      const requestId = newRequestId();
       const settings = settingsFor(env);
-      if (settings instanceof ConfigError) return misconfigured(request, settings);
+      if (settings instanceof ConfigError) return notSetUp(request, requestId, "config_invalid");
       const issuer = issuerFor(settings, request);
       if (issuer === undefined) {
-        console.error(JSON.stringify({ event: "issuer_missing", host: new URL(request.url).host.slice(0, 100) }));
-        return noIssuer(request);
+        console.error(JSON.stringify({ event: "issuer_missing", host: new URL(request.url).host.slice(0, 100), request_id: requestId }));
+        return notSetUp(request, requestId, "issuer_missing");
       }
-      const ctx: RequestContext = { env, exec, settings, issuer };
+      const ctx: RequestContext = { env, exec, settings, issuer, requestId };
       try {
         return await router.fetch(request, ctx);
       } catch (err) {
+        const path = new URL(request.url).pathname;
         // An OAuthError that no endpoint answered (a key store that is down, say) keeps its status.
         if (err instanceof OAuthError) {
-          logUnexpected(new URL(request.url).pathname, err);
-          return wantsHtml(request) ? errorPage("The login service is not available", err.description, err.status) : oauthErrorResponse(err);
+          logRefused(requestId, path, err.status, err.detail, err.error);
+          return wantsHtml(request) ? errorPage("The login service is not available", err.description, requestId, err.status, "Try again in a minute.") : oauthErrorResponse(err, requestId);
         }
-        logUnexpected(new URL(request.url).pathname, err);
-        if (wantsHtml(request)) return errorPage("Something went wrong", "The login service had an unexpected problem. Try again in a minute.", 500);
-        return jsonResponse({ error: "server_error", error_description: "unexpected error" }, { status: 500 });
+        logUnexpected(path, err, requestId);
+        const unexpected = new OAuthError("server_error", "unexpected error", { status: 500, detail: "unexpected_error" });
+        if (wantsHtml(request)) return errorPage("Something went wrong", "The login service had an unexpected problem.", requestId, 500, "Try again in a minute.");
+        return oauthErrorResponse(unexpected, requestId);
       }
     },
 

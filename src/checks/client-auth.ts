@@ -25,15 +25,15 @@ function formDecode(text: string): string | undefined {
 /** The candidate readings of a Basic header: as sent, and form-decoded when that differs. */
 function basicCandidates(header: string): Credentials[] {
   const match = /^Basic +([A-Za-z0-9+/=_-]+) *$/i.exec(header);
-  if (!match?.[1]) throw new OAuthError("invalid_client", "malformed Basic authorization header");
+  if (!match?.[1]) throw new OAuthError("invalid_client", "malformed Basic authorization header", { detail: "client_auth_malformed" });
   let decoded: string;
   try {
     decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(match[1]), (c) => c.charCodeAt(0)));
   } catch {
-    throw new OAuthError("invalid_client", "malformed Basic authorization header");
+    throw new OAuthError("invalid_client", "malformed Basic authorization header", { detail: "client_auth_malformed" });
   }
   const colon = decoded.indexOf(":");
-  if (colon < 0) throw new OAuthError("invalid_client", "malformed Basic authorization header");
+  if (colon < 0) throw new OAuthError("invalid_client", "malformed Basic authorization header", { detail: "client_auth_malformed" });
   const raw = { clientId: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
   const candidates = [raw];
   const id = formDecode(raw.clientId);
@@ -60,21 +60,21 @@ export async function authenticateClient(request: Request, params: Params, setti
   let candidates: Credentials[];
   if (header !== null && /^Basic /i.test(header)) {
     if (bodySecret !== undefined) {
-      throw new OAuthError("invalid_request", "use one client authentication method, not both Basic and client_secret");
+      throw new OAuthError("invalid_request", "use one client authentication method, not both Basic and client_secret", { detail: "client_auth_ambiguous" });
     }
     candidates = basicCandidates(header);
     if (bodyId !== undefined && !candidates.some((c) => c.clientId === bodyId)) {
-      throw new OAuthError("invalid_client", "client_id does not match the Basic credentials");
+      throw new OAuthError("invalid_client", "client_id does not match the Basic credentials", { detail: "client_id_mismatch" });
     }
   } else if (bodyId !== undefined && bodySecret !== undefined) {
     candidates = [{ clientId: bodyId, secret: bodySecret }];
   } else {
-    throw new OAuthError("invalid_client", "client authentication is required (client_secret_basic or client_secret_post)");
+    throw new OAuthError("invalid_client", "client authentication is required (client_secret_basic or client_secret_post)", { detail: "client_auth_missing" });
   }
   for (const candidate of candidates) {
     if (candidate.secret.length > 512) continue;
     const client = findClient(settings, candidate.clientId);
     if (await secretMatches(client, candidate.secret)) return client as ClientConfig;
   }
-  throw new OAuthError("invalid_client", "client authentication failed");
+  throw new OAuthError("invalid_client", "client authentication failed", { detail: "client_auth_failed" });
 }

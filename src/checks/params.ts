@@ -66,7 +66,7 @@ export function parseParams(search: URLSearchParams): Params {
 /** Parameters of a GET (query) or POST (form body) request. */
 export async function readParams(request: Request): Promise<Params> {
   if (request.method === "GET" || request.method === "HEAD") return parseParams(new URL(request.url).searchParams);
-  if (!isForm(request)) throw new OAuthError("invalid_request", "the request body must be application/x-www-form-urlencoded");
+  if (!isForm(request)) throw new OAuthError("invalid_request", "the request body must be application/x-www-form-urlencoded", { detail: "body_not_form" });
   return parseParams(new URLSearchParams(new TextDecoder().decode(await readBody(request))));
 }
 
@@ -75,20 +75,20 @@ export function rejectDuplicates(params: Params, names?: readonly string[]): voi
   const bad = params.duplicates.filter((d) => !names || names.includes(d));
   // The name is the client's: say it only when it is one a client could mean.
   const name = bad[0];
-  if (name !== undefined) throw new OAuthError("invalid_request", /^[a-z_]{1,32}$/.test(name) ? `parameter "${name}" must not be repeated` : "a parameter is repeated");
+  if (name !== undefined) throw new OAuthError("invalid_request", /^[a-z_]{1,32}$/.test(name) ? `parameter "${name}" must not be repeated` : "a parameter is repeated", { detail: "param_repeated" });
 }
 
 /** An optional parameter with a length limit. */
 export function optional(params: Params, name: string, maxLength: number): string | undefined {
   const value = params.values.get(name);
   if (value !== undefined && value.length > maxLength) {
-    throw new OAuthError("invalid_request", `${name} is longer than ${maxLength} characters`);
+    throw new OAuthError("invalid_request", `${name} is longer than ${maxLength} characters`, { detail: "param_too_long" });
   }
   return value;
 }
 
 export function required(params: Params, name: string, maxLength: number): string {
   const value = optional(params, name, maxLength);
-  if (value === undefined) throw new OAuthError("invalid_request", `${name} is required`);
+  if (value === undefined) throw new OAuthError("invalid_request", `${name} is required`, { detail: "param_missing" });
   return value;
 }

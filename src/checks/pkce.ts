@@ -13,24 +13,24 @@ export function checkChallenge(params: Params, client: ClientConfig): string | u
   const challenge = optional(params, "code_challenge", 128);
   const method = optional(params, "code_challenge_method", 16);
   if (challenge === undefined) {
-    if (method !== undefined) throw new OAuthError("invalid_request", "code_challenge_method was sent without code_challenge");
-    if (client.requirePkce) throw new OAuthError("invalid_request", "this client must use PKCE (code_challenge with S256)");
+    if (method !== undefined) throw new OAuthError("invalid_request", "code_challenge_method was sent without code_challenge", { detail: "pkce_method_without_challenge" });
+    if (client.requirePkce) throw new OAuthError("invalid_request", "this client must use PKCE (code_challenge with S256)", { detail: "pkce_required" });
     return undefined;
   }
   // A missing method means "plain" (section 4.3), which we do not support.
-  if (method !== "S256") throw new OAuthError("invalid_request", "code_challenge_method must be S256");
-  if (!CHALLENGE.test(challenge)) throw new OAuthError("invalid_request", "code_challenge must be 43 base64url characters");
+  if (method !== "S256") throw new OAuthError("invalid_request", "code_challenge_method must be S256", { detail: "pkce_method_unsupported" });
+  if (!CHALLENGE.test(challenge)) throw new OAuthError("invalid_request", "code_challenge must be 43 base64url characters", { detail: "pkce_challenge_malformed" });
   return challenge;
 }
 
 /** At /token: the verifier must match the challenge the code was issued with (section 4.6). */
 export async function verifyPkce(verifier: string | undefined, challenge: string | undefined): Promise<void> {
   if (challenge === undefined) {
-    if (verifier !== undefined) throw new OAuthError("invalid_grant", "code_verifier sent for a code issued without code_challenge");
+    if (verifier !== undefined) throw new OAuthError("invalid_grant", "code_verifier sent for a code issued without code_challenge", { detail: "pkce_verifier_unexpected" });
     return;
   }
-  if (verifier === undefined) throw new OAuthError("invalid_grant", "code_verifier is required for this code");
-  if (!VERIFIER.test(verifier)) throw new OAuthError("invalid_grant", "code_verifier must be 43-128 unreserved characters");
+  if (verifier === undefined) throw new OAuthError("invalid_grant", "code_verifier is required for this code", { detail: "pkce_verifier_missing" });
+  if (!VERIFIER.test(verifier)) throw new OAuthError("invalid_grant", "code_verifier must be 43-128 unreserved characters", { detail: "pkce_verifier_malformed" });
   const computed = base64url.encode(await sha256(verifier));
-  if (computed !== challenge) throw new OAuthError("invalid_grant", "code_verifier does not match code_challenge");
+  if (computed !== challenge) throw new OAuthError("invalid_grant", "code_verifier does not match code_challenge", { detail: "pkce_verifier_mismatch" });
 }

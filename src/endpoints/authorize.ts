@@ -11,7 +11,7 @@ import { discordRedirectUri, type RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { errorPage, redirect } from "../http";
 import { sealingKeys } from "../keys/store";
-import { logLogin } from "../log";
+import { logDenied, logRefused } from "../log";
 import { discordScopesFor, guildPlan } from "../guilds/plan";
 import { grantedScopes } from "../tokens/scopes";
 import { errorRedirect, isResponseMode, type ResponseMode } from "./redirect";
@@ -56,25 +56,25 @@ const PROMPTS = new Set(["none", "login", "consent", "select_account"]);
 
 function checkRequest(params: Params, target: ClientAndRedirect): ValidRequest {
   rejectDuplicates(params);
-  if (params.values.has("request")) throw new OAuthError("request_not_supported", "request objects are not supported");
-  if (params.values.has("request_uri")) throw new OAuthError("request_uri_not_supported", "request_uri is not supported");
+  if (params.values.has("request")) throw new OAuthError("request_not_supported", "request objects are not supported", { detail: "request_object_unsupported" });
+  if (params.values.has("request_uri")) throw new OAuthError("request_uri_not_supported", "request_uri is not supported", { detail: "request_uri_unsupported" });
   const responseType = params.values.get("response_type");
-  if (responseType === undefined) throw new OAuthError("invalid_request", "response_type is required");
-  if (responseType !== "code") throw new OAuthError("unsupported_response_type", "only response_type=code is supported");
+  if (responseType === undefined) throw new OAuthError("invalid_request", "response_type is required", { detail: "response_type_missing" });
+  if (responseType !== "code") throw new OAuthError("unsupported_response_type", "only response_type=code is supported", { detail: "response_type_unsupported" });
   const responseMode = params.values.get("response_mode");
-  if (responseMode !== undefined && !isResponseMode(responseMode)) throw new OAuthError("invalid_request", "response_mode must be query or form_post");
+  if (responseMode !== undefined && !isResponseMode(responseMode)) throw new OAuthError("invalid_request", "response_mode must be query or form_post", { detail: "response_mode_unsupported" });
   const scopes = grantedScopes(optional(params, "scope", 1000) ?? "");
-  if (!scopes.includes("openid")) throw new OAuthError("invalid_scope", "scope must include openid");
+  if (!scopes.includes("openid")) throw new OAuthError("invalid_scope", "scope must include openid", { detail: "openid_scope_missing" });
   const state = optional(params, "state", 1024);
-  if (state !== undefined && !STATE.test(state)) throw new OAuthError("invalid_request", "state must be printable ASCII characters");
+  if (state !== undefined && !STATE.test(state)) throw new OAuthError("invalid_request", "state must be printable ASCII characters", { detail: "state_malformed" });
   const nonce = optional(params, "nonce", 512);
   const challenge = checkChallenge(params, target.client);
 
   const prompts = (params.values.get("prompt") ?? "").split(" ").filter(Boolean);
-  if (prompts.some((p) => !PROMPTS.has(p))) throw new OAuthError("invalid_request", "prompt has an unknown value");
-  if (prompts.includes("none") && prompts.length > 1) throw new OAuthError("invalid_request", "prompt=none cannot be combined with other values");
+  if (prompts.some((p) => !PROMPTS.has(p))) throw new OAuthError("invalid_request", "prompt has an unknown value", { detail: "prompt_unknown" });
+  if (prompts.includes("none") && prompts.length > 1) throw new OAuthError("invalid_request", "prompt=none cannot be combined with other values", { detail: "prompt_none_combined" });
   const maxAge = params.values.get("max_age");
-  if (maxAge !== undefined && !/^\d{1,10}$/.test(maxAge)) throw new OAuthError("invalid_request", "max_age must be a non-negative integer");
+  if (maxAge !== undefined && !/^\d{1,10}$/.test(maxAge)) throw new OAuthError("invalid_request", "max_age must be a non-negative integer", { detail: "max_age_malformed" });
   // We keep no session: every login is a fresh trip to Discord, so max_age is always met; prompt=login
   // and max_age=0 ask Discord to show its screen again.
   // Otherwise Discord is asked not to show its screen again to a user who already allowed these
@@ -97,7 +97,10 @@ export async function authorizeCompat(request: Request & { params?: Record<strin
   const mode = request.params?.mode ?? "";
   // Own keys only: /authorize/__proto__ or /authorize/toString must not find Object.prototype's members.
   const extra = Object.hasOwn(COMPAT_SCOPES, mode) ? COMPAT_SCOPES[mode] : undefined;
-  if (!extra) return errorPage("Unknown login path", "Use /authorize, /authorize/email, /authorize/guilds or /authorize/roles.", 404);
+  if (!extra) {
+    logRefused(ctx.requestId, new URL(request.url).pathname, 404, "no_such_endpoint");
+    return errorPage("Unknown login path", "Use /authorize, /authorize/email, /authorize/guilds or /authorize/roles.", ctx.requestId, 404, "Go back to the application you came from and start the login from there.");
+  }
   // Add the scopes; a repeated scope is left as it is for /authorize to refuse.
   const addScopes = (search: URLSearchParams) => {
     const scopes = search.getAll("scope");
@@ -116,7 +119,7 @@ export async function authorizeCompat(request: Request & { params?: Record<strin
     body = isForm(request) ? addScopes(new URLSearchParams(new TextDecoder().decode(bytes))).toString() : bytes;
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return refusePage(err);
+    return refusePage(err, ctx.requestId);
   }
   const headers = new Headers(request.headers);
   headers.delete("Content-Length");
@@ -124,9 +127,9 @@ export async function authorizeCompat(request: Request & { params?: Record<strin
 }
 
 /** A request that must not be answered by a redirect (no checked client yet), logged and shown as a page. */
-function refusePage(err: OAuthError): Response {
-  logLogin({ step: "authorize", result: "denied", client: undefined, reason: `${err.error}:${err.detail ?? err.description}` });
-  return errorPage("This login request is not valid", err.description, err.status === 413 ? 413 : 400);
+function refusePage(err: OAuthError, requestId: string): Response {
+  logDenied("authorize", requestId, err);
+  return errorPage("This login request is not valid", err.description, requestId, err.status === 413 ? 413 : 400, "Go back to the application you came from and start the login from there; if it happens again, its operator must fix the application's settings.");
 }
 
 export async function authorize(request: Request, ctx: RequestContext): Promise<Response> {
@@ -137,7 +140,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     target = checkClientAndRedirect(ctx.settings, params);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return refusePage(err);
+    return refusePage(err, ctx.requestId);
   }
 
   let valid: ValidRequest;
@@ -145,7 +148,7 @@ export async function authorize(request: Request, ctx: RequestContext): Promise<
     valid = checkRequest(params, target);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    logLogin({ step: "authorize", result: "denied", client: target.client.clientId, reason: `${err.error}:${err.description}` });
+    logDenied("authorize", ctx.requestId, err, { client: target.client.clientId });
     // The client's state goes back only when it is one we accept: nothing is echoed without a bound.
     const state = params.values.get("state");
     return errorRedirect(target.redirectUri, err, state !== undefined && STATE.test(state) ? state : undefined, ctx.issuer, responseModeOf(params));

@@ -7,15 +7,16 @@ import { UnsealError, unseal } from "../codes/seal";
 import { claimState, issueCode } from "../codes/store";
 import { readParams } from "../checks/params";
 import { discordRedirectUri, type RequestContext } from "../context";
-import { DiscordError } from "../discord/client";
+import { DiscordError, type DiscordUser } from "../discord/client";
 import { readIdentity, type Identity } from "../discord/identity";
 import { OAuthError } from "../errors";
 import { checkGate, type Refusal } from "../guilds/gate";
 import { guildClaims } from "../guilds/membership";
 import { guildPlan } from "../guilds/plan";
-import { errorPage, escapeHtml, hiddenFields, htmlPage } from "../http";
+import { errorPage, escapeHtml, hiddenFields, htmlPage, referenceLine } from "../http";
 import { sealingKeys } from "../keys/store";
 import { logLogin, logUnexpected } from "../log";
+import type { Reason } from "../reasons";
 import { claimsFor } from "../tokens/claims";
 import { grantedScopes } from "../tokens/scopes";
 import type { PendingAuthorization } from "./authorize";
@@ -44,7 +45,7 @@ function fromDiscord(err: DiscordError): OAuthError {
 }
 
 /** The page for a user the client's guild or role rule refuses, with a way to retry and a way back. */
-function refusalPage(ctx: RequestContext, client: ClientConfig, pending: PendingAuthorization, gate: Refusal): Response {
+function refusalPage(ctx: RequestContext, client: ClientConfig, pending: PendingAuthorization, gate: Refusal, user: DiscordUser): Response {
   const names = gate.guilds.map((g) => ctx.settings.guilds.names[g] ?? `the Discord server ${g}`).join(" or ");
   const retry = new URL(`${ctx.issuer}/authorize`);
   const again: Record<string, string | undefined> = {
@@ -53,6 +54,9 @@ function refusalPage(ctx: RequestContext, client: ClientConfig, pending: Pending
     response_mode: pending.m,
   };
   for (const [k, v] of Object.entries(again)) if (v !== undefined) retry.searchParams.set(k, v);
+  // prompt=login: Discord shows its screen again, with the account and its "Not you?" switch.
+  const switchAccount = new URL(retry);
+  switchAccount.searchParams.set("prompt", "login");
   // The way back is the client's own error response, in its response mode: a link, or a form button.
   const backText = `go back to ${escapeHtml(client.name)}`;
   const back =
@@ -67,23 +71,26 @@ function refusalPage(ctx: RequestContext, client: ClientConfig, pending: Pending
 <p>${client.joinUrl ? `<a href="${escapeHtml(client.joinUrl)}">Join the server</a>, then` : "Ask the community for an invite, join it, then"} ${tryAgain}.</p>`
       : `<p>To use ${app} you need one of these in ${escapeHtml(names)} on Discord: <strong>${escapeHtml(gate.needs.join(", "))}</strong>. The Discord account you just used does not have it.</p>
 <p>Ask the server's moderators for the role, then ${tryAgain}.</p>`;
+  const account = user.global_name && user.global_name !== user.username ? `${user.global_name} (@${user.username})` : `@${user.username}`;
   return htmlPage(
     "You can't use this application yet",
     `${body}
-<p class="muted">Or ${back}</p>`,
+<p>You signed in to Discord as <strong>${escapeHtml(account)}</strong>. Not the account you meant? <a href="${escapeHtml(switchAccount.toString())}">Use another Discord account</a> (Discord shows its screen again; choose "Not you?" there).</p>
+<p class="muted">Or ${back}</p>
+${referenceLine(ctx.requestId)}`,
     403,
     pending.m === "form_post" ? { formAction: new URL(pending.r).origin } : {},
   );
 }
 
 /** What a client hears when its guild or role rule refuses the user. */
-const NOT_ALLOWED = new OAuthError("access_denied", "The user does not meet this application's Discord requirements");
+const NOT_ALLOWED = new OAuthError("access_denied", "The user does not meet this application's Discord requirements", { detail: "not_in_required_guild" });
 
 export async function callback(request: Request, ctx: RequestContext): Promise<Response> {
   let clientId: string | undefined;
-  const deny = (reason: string, message: string) => {
-    logLogin({ step: "callback", result: "denied", client: clientId, reason });
-    return errorPage("This login cannot be completed", message);
+  const deny = (reason: Reason, message: string) => {
+    logLogin({ step: "callback", result: "denied", requestId: ctx.requestId, client: clientId, reason });
+    return errorPage("This login cannot be completed", message, ctx.requestId, 400, "Go back to the application and start the login again from there.");
   };
 
   const params = await readParams(request);
@@ -115,7 +122,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
     return deny("client_gone", "The application this login was for is no longer registered.");
   }
   const fail = (err: OAuthError, discordUserId?: string) => {
-    logLogin({ step: "callback", result: err.error === "access_denied" ? "denied" : "error", client: client.clientId, discordUserId, reason: err.detail ?? err.error });
+    logLogin({ step: "callback", result: err.error === "access_denied" ? "denied" : "error", requestId: ctx.requestId, client: client.clientId, discordUserId, reason: err.detail, error: err.error });
     return errorRedirect(pending.r, err, pending.s, ctx.issuer, pending.m);
   };
 
@@ -125,7 +132,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   try {
     firstUse = await claimState(ctx.env, pending.j, stateExpires);
   } catch (err) {
-    logUnexpected("codes.claimState", err);
+    logUnexpected("codes.claimState", err, ctx.requestId);
     return fail(new OAuthError("temporarily_unavailable", "The login service could not store the login; try again", { detail: "code_store_failed" }));
   }
   if (!firstUse) return deny("state_used", "This login has already been completed. Start it again from the application.");
@@ -137,9 +144,9 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
       return fail(new OAuthError("access_denied", "The user did not allow the login at Discord", { detail: "discord:access_denied" }));
     }
     if (pending.p === "none") {
-      return fail(new OAuthError("login_required", "Discord needs the user to log in or consent", { detail: `discord:${discordError.slice(0, 40)}` }));
+      return fail(new OAuthError("login_required", "Discord needs the user to log in or consent", { detail: "discord:login_required" }));
     }
-    return fail(new OAuthError("server_error", "Discord did not complete the login", { detail: `discord:${discordError.slice(0, 40)}` }));
+    return fail(new OAuthError("server_error", "Discord did not complete the login", { detail: "discord:error" }));
   }
   const discordCode = params.values.get("code");
   if (discordCode === undefined || discordCode.length > 512) {
@@ -160,10 +167,10 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   if (membership) {
     const gate = checkGate(client, membership, ctx.settings.guilds);
     if (!gate.allowed) {
-      logLogin({ step: "callback", result: "denied", client: client.clientId, discordUserId: user.id, reason: gate.reason });
+      logLogin({ step: "callback", result: "denied", requestId: ctx.requestId, client: client.clientId, discordUserId: user.id, reason: gate.reason });
       // prompt=none promises no page (OIDC Core 3.1.2.1): tell the client directly.
       if (pending.p === "none") return errorRedirect(pending.r, NOT_ALLOWED, pending.s, ctx.issuer, pending.m);
-      return refusalPage(ctx, client, pending, gate);
+      return refusalPage(ctx, client, pending, gate, user);
     }
   }
   const claims = {
@@ -183,9 +190,9 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
       claims,
     });
   } catch (err) {
-    logUnexpected("codes.issue", err);
+    logUnexpected("codes.issue", err, ctx.requestId);
     return fail(new OAuthError("temporarily_unavailable", "The login service could not store the login; try again", { detail: "code_store_failed" }), user.id);
   }
-  logLogin({ step: "callback", result: "code_issued", client: client.clientId, discordUserId: user.id });
+  logLogin({ step: "callback", result: "code_issued", requestId: ctx.requestId, client: client.clientId, discordUserId: user.id });
   return codeRedirect(pending.r, code, pending.s, ctx.issuer, pending.m);
 }

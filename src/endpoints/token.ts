@@ -10,7 +10,7 @@ import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
 import { sealingKeys, signerFor, type Signer } from "../keys/store";
 import { STOCK_COMMAND } from "../keys/rotation";
-import { logLogin } from "../log";
+import { logDenied, logLogin } from "../log";
 import { ACCESS_TOKEN_TTL_SECONDS } from "../tokens/lifetimes";
 import { ID_TOKEN_BUDGET_BYTES, overBudget } from "../tokens/budget";
 import { mintAccessToken, mintIdToken } from "../tokens/mint";
@@ -38,7 +38,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     client = await authenticateClient(request, params, ctx.settings);
     rejectDuplicates(params);
     const grantType = required(params, "grant_type", 64);
-    if (grantType !== "authorization_code") throw new OAuthError("unsupported_grant_type", "only authorization_code is supported");
+    if (grantType !== "authorization_code") throw new OAuthError("unsupported_grant_type", "only authorization_code is supported", { detail: "grant_type_unsupported" });
     const code = required(params, "code", 256);
     const redirectUri = required(params, "redirect_uri", 2048);
     const verifier = optional(params, "code_verifier", 256);
@@ -67,7 +67,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     if (overBudget(idToken)) {
       console.warn(JSON.stringify({ event: "claim_budget_exceeded", client: client.clientId, discord_user_id: grant.sub, id_token_bytes: idToken.length, budget_bytes: ID_TOKEN_BUDGET_BYTES, hint: "set guilds.include in config.json" }));
     }
-    logLogin({ step: "token", result: "token_issued", client: client.clientId, discordUserId: grant.sub });
+    logLogin({ step: "token", result: "token_issued", requestId: ctx.requestId, client: client.clientId, discordUserId: grant.sub });
     return jsonResponse({
       access_token: accessToken,
       token_type: "Bearer",
@@ -77,7 +77,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     });
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    logLogin({ step: "token", result: "denied", client: client?.clientId, discordUserId: sub, reason: `${err.error}:${err.detail ?? err.description}` });
-    return oauthErrorResponse(err, BASIC_CHALLENGE);
+    logDenied("token", ctx.requestId, err, { client: client?.clientId, discordUserId: sub });
+    return oauthErrorResponse(err, ctx.requestId, BASIC_CHALLENGE);
   }
 }

@@ -6,6 +6,7 @@ import type { RequestContext } from "../context";
 import { OAuthError } from "../errors";
 import { jsonResponse, oauthErrorResponse } from "../http";
 import { sealingKeys } from "../keys/store";
+import { logRefused } from "../log";
 import { readAccessToken } from "../tokens/mint";
 
 const REALM = 'realm="discord-oidc-bridge"';
@@ -16,30 +17,34 @@ async function presentedToken(request: Request): Promise<string | undefined> {
   let fromBody: string | undefined;
   if (request.method === "POST" && (request.headers.get("Content-Type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
     const params = await readParams(request);
-    if (params.duplicates.includes("access_token")) throw new OAuthError("invalid_request", "access_token must not be repeated");
+    if (params.duplicates.includes("access_token")) throw new OAuthError("invalid_request", "access_token must not be repeated", { detail: "param_repeated" });
     fromBody = params.values.get("access_token");
   }
   if (fromHeader !== undefined && fromBody !== undefined) {
-    throw new OAuthError("invalid_request", "send the access token in one place only");
+    throw new OAuthError("invalid_request", "send the access token in one place only", { detail: "access_token_ambiguous" });
   }
   return fromHeader || fromBody;
 }
 
 export async function userinfo(request: Request, ctx: RequestContext): Promise<Response> {
+  const refuse = (err: OAuthError, challenge: string) => {
+    logRefused(ctx.requestId, "/userinfo", err.status, err.detail, err.error);
+    return oauthErrorResponse(err, ctx.requestId, challenge);
+  };
   try {
     const token = await presentedToken(request);
     // RFC 6750 3.1: no error code when the request carried no token at all.
-    if (token === undefined) return oauthErrorResponse(new OAuthError("invalid_token", "an access token is required"), `Bearer ${REALM}`);
+    if (token === undefined) return refuse(new OAuthError("invalid_token", "an access token is required", { detail: "access_token_missing" }), `Bearer ${REALM}`);
     const grant = await readAccessToken(await sealingKeys(ctx.env), token, ctx.issuer);
     return jsonResponse({ sub: grant.sub, ...grant.claims });
   } catch (err) {
     if (err instanceof UnsealError) {
-      return oauthErrorResponse(
-        new OAuthError("invalid_token", "the access token is invalid or expired"),
+      return refuse(
+        new OAuthError("invalid_token", "the access token is invalid or expired", { detail: "access_token_invalid" }),
         `Bearer ${REALM}, error="invalid_token", error_description="the access token is invalid or expired"`,
       );
     }
-    if (err instanceof OAuthError) return oauthErrorResponse(err, `Bearer ${REALM}, error="invalid_request"`);
+    if (err instanceof OAuthError) return refuse(err, `Bearer ${REALM}, error="invalid_request"`);
     throw err;
   }
 }

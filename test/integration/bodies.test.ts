@@ -47,7 +47,7 @@ const ENDPOINTS: [path: string, headers: Record<string, string>, kind: "page" | 
 async function expectTooLarge(res: Response, kind: "page" | "json"): Promise<void> {
   expect(res.status).toBe(413);
   expect(res.headers.get("Location")).toBeNull();
-  if (kind === "json") expect(await res.json()).toEqual({ error: "invalid_request", error_description: `the request body is larger than ${MAX_BODY_BYTES} bytes` });
+  if (kind === "json") expect(await res.json()).toEqual({ error: "invalid_request", error_description: `the request body is larger than ${MAX_BODY_BYTES} bytes`, request_id: expect.stringMatching(/^[\w-]{8}$/) });
   else {
     expect(res.headers.get("Content-Type")).toMatch(/^text\/html/);
     expect(await res.text()).toContain(`larger than ${MAX_BODY_BYTES} bytes`);

@@ -11,9 +11,10 @@
 //  I1 status: 2xx, 3xx or 4xx. The only 5xx allowed is a 503 that is an OAuth JSON `server_error` or
 //     `temporarily_unavailable`, or an HTML page: the documented answers to a broken configuration or
 //     a missing RS256 key. Neither should happen here (test/helpers/setup.ts stocks the keys first).
-//  I2 error shape: every 4xx/5xx is either OAuth JSON (`{error, error_description?}`, `error` from
-//     RFC 6749 / RFC 6750 / OIDC Core, Content-Type application/json, Cache-Control no-store) or an
-//     HTML page (text/html).
+//  I2 error shape: every 4xx/5xx is either OAuth JSON (`{error, error_description?, request_id}`,
+//     `error` from RFC 6749 / RFC 6750 / OIDC Core, Content-Type application/json, Cache-Control
+//     no-store) or an HTML page (text/html) that ends with "Reference: <code>request id</code>".
+//  I6 traceable: the request id an error carries is in a log line that request wrote.
 //  I3 redirects: a 3xx goes to Discord's authorize URL (only from /authorize, with our Discord client
 //     id and <issuer>/callback), or to a redirect URI registered for the client the request named
 //     (for /callback: the client of the real /authorize that made the state): the registered URI
@@ -304,6 +305,19 @@ function jwtPayload(jwt: string): Record<string, unknown> {
 
 const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "k"];
 
+const REQUEST_ID = /^[A-Za-z0-9_-]{8}$/;
+
+/** The request id an error carries: `request_id` in OAuth JSON, the Reference line of a page. */
+function requestIdOf(body: string, html: boolean): string | undefined {
+  if (html) return /<p class="muted">Reference: <code>([A-Za-z0-9_-]{8})<\/code>/.exec(body)?.[1];
+  try {
+    const id = (JSON.parse(body) as { request_id?: unknown }).request_id;
+    return typeof id === "string" && REQUEST_ID.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Check one response against I1-I5 and record what it legitimately issued. Returns the body. */
 async function check(sent: Sent, res: Response): Promise<string> {
   const body = sent.method === "HEAD" ? "" : await res.text();
@@ -349,13 +363,16 @@ async function check(sent: Sent, res: Response): Promise<string> {
       if (sent.method !== "HEAD") {
         if (typeof obj.error !== "string" || !OAUTH_ERRORS.has(obj.error)) fail("I2", `error ${JSON.stringify(obj.error)} is not an OAuth/OIDC error code`);
         if (obj.error_description !== undefined && typeof obj.error_description !== "string") fail("I2", "error_description is not a string");
-        const extra = Object.keys(obj).filter((k) => !["error", "error_description", "error_uri"].includes(k));
+        const extra = Object.keys(obj).filter((k) => !["error", "error_description", "error_uri", "request_id"].includes(k));
         if (extra.length > 0) fail("I2", `unexpected members ${extra.join(", ")} in an OAuth error`);
+        if (typeof obj.request_id !== "string" || !REQUEST_ID.test(obj.request_id)) fail("I2", "an OAuth error without a request_id");
         if (path === "/token" && !TOKEN_ERRORS.has(obj.error as string)) fail("I2", `${String(obj.error)} is not a token endpoint error`);
         if (path === "/userinfo" && !USERINFO_ERRORS.has(obj.error as string)) fail("I2", `${String(obj.error)} is not a userinfo error`);
       }
     } else if (!isHtml) {
       fail("I2", `an error that is neither OAuth JSON nor an HTML page (${type || "no Content-Type"})`);
+    } else if (sent.method !== "HEAD" && requestIdOf(body, true) === undefined) {
+      fail("I2", "an error page without its reference");
     }
   }
 
@@ -527,6 +544,12 @@ async function send(spec: Spec): Promise<{ res: Response; body: string; sent: Se
   tally.requests++;
   tally.statuses.set(res.status, (tally.statuses.get(res.status) ?? 0) + 1);
   const body = await check(sent, res);
+  if (res.status >= 400 && sent.method !== "HEAD") {
+    const id = requestIdOf(body, (res.headers.get("Content-Type") ?? "").startsWith("text/html"));
+    if (id === undefined || !logLines.slice(logged).some((line) => line.includes(`"request_id":"${id}"`))) {
+      throw new Violation("I6", `the error's request id ${id ?? "(none)"} is in no log line of this request`, sent, res, body);
+    }
+  }
   for (const line of logLines.slice(logged)) {
     if (NEVER_SHOWN.some((s) => line.includes(s)) || DISCORD_TOKEN.test(line)) throw new Violation("I5", `a secret or Discord token in a log line: ${line.slice(0, 200)}`, sent, res, body);
     if (STACK_TRACE.some((p) => p.test(line))) throw new Violation("I5", `a stack trace in a log line: ${line.slice(0, 200)}`, sent, res, body);
@@ -876,15 +899,19 @@ describe(`fuzz (seed ${SEED}, ${RUNS} runs per property${PATH ? `, path ${PATH}`
     const to = (location: string) => new Response(null, { status: 302, headers: { Location: location } });
     const authz = get("/authorize", { client_id: ACCESS.clientId, redirect_uri: ACCESS.redirectUri, state: "s" });
     const iss = `iss=${encodeURIComponent(ISSUER)}`;
+    const REF = '\n<p class="muted">Reference: <code>abcdEF12</code> (give it to the operator)</p>';
     const bad: [string, Sent, Response][] = [
       ["I1", get("/x"), new Response("oops", { status: 500 })],
       ["I1", get("/token"), json({ error: "temporarily_unavailable" }, 502)],
       ["I1", get("/x"), new Response("down", { status: 503, headers: { "Content-Type": "text/plain" } })],
-      ["I2", get("/x"), json({ error: "invalid_request" }, 400, {})],
-      ["I2", get("/x"), json({ error: "bogus" }, 400)],
-      ["I2", get("/x"), json({ error: "invalid_request", detail: "x" }, 400)],
+      ["I2", get("/x"), json({ error: "invalid_request", request_id: "abcdEF12" }, 400, {})],
+      ["I2", get("/x"), json({ error: "bogus", request_id: "abcdEF12" }, 400)],
+      ["I2", get("/x"), json({ error: "invalid_request", detail: "x", request_id: "abcdEF12" }, 400)],
+      ["I2", get("/x"), json({ error: "invalid_request", error_description: "no request id" }, 400)],
+      ["I2", get("/x"), json({ error: "invalid_request", request_id: "short" }, 400)],
+      ["I2", get("/x"), new Response("<p>no reference</p>", { status: 400, headers: { "Content-Type": "text/html" } })],
       ["I2", get("/x"), new Response("no", { status: 400, headers: { "Content-Type": "text/plain" } })],
-      ["I2", token, json({ error: "invalid_token" }, 400)],
+      ["I2", token, json({ error: "invalid_token", request_id: "abcdEF12" }, 400)],
       ["I3", authz, to(`https://evil.test/cb?error=invalid_request&${iss}`)],
       ["I3", authz, to(`${GRAFANA.redirectUri}?error=invalid_request&${iss}`)],
       ["I3", authz, to(`${ACCESS.redirectUri}/x?error=invalid_request&${iss}`)],
@@ -899,20 +926,20 @@ describe(`fuzz (seed ${SEED}, ${RUNS} runs per property${PATH ? `, path ${PATH}`
       ["I4", token, json({ access_token: "a", token_type: "Bearer", id_token: "x.e30.y" }, 200)],
       ["I4", get("/userinfo"), json({ sub: "1" }, 200)],
       ["I5", get("/"), new Response(`<p>${FAKE_DISCORD_CLIENT_SECRET}</p>`, { headers: { "Content-Type": "text/html" } })],
-      ["I5", get("/x"), new Response("<p>x</p>\n    at handler (/work/src/worker.ts:12:3)", { status: 400, headers: { "Content-Type": "text/html" } })],
-      ["I5", get("/x"), json({ error: "server_error", error_description: "TypeError: x is undefined" }, 400)],
+      ["I5", get("/x"), new Response(`<p>x</p>\n    at handler (/work/src/worker.ts:12:3)${REF}`, { status: 400, headers: { "Content-Type": "text/html" } })],
+      ["I5", get("/x"), json({ error: "server_error", error_description: "TypeError: x is undefined", request_id: "abcdEF12" }, 400)],
       ["I5", get("/jwks.json"), json({ keys: [{ kty: "EC", d: "secret" }] }, 200)],
-      ["I5", get("/x"), new Response("<p>x</p>", { status: 404, headers: { "Content-Type": "text/html", "X-Debug": "fake-access-1234abcd-0000" } })],
+      ["I5", get("/x"), new Response(`<p>x</p>${REF}`, { status: 404, headers: { "Content-Type": "text/html", "X-Debug": "fake-access-1234abcd-0000" } })],
     ];
     for (const [rule, sent, res] of bad) {
       const outcome = await check(sent, res).then(() => "passed", (err: Error) => err.message);
       expect(outcome, `${rule} case ${res.status} ${res.headers.get("Location") ?? ""}`.slice(0, 200)).toMatch(new RegExp(`^${rule}: `));
     }
     const good: [Sent, Response][] = [
-      [get("/nope"), json({ error: "invalid_request", error_description: "no such endpoint" }, 404)],
+      [get("/nope"), json({ error: "invalid_request", error_description: "no such endpoint", request_id: "abcdEF12" }, 404)],
       [get("/"), new Response("<p>hi</p>", { headers: { "Content-Type": "text/html; charset=utf-8" } })],
       [authz, to(`${ACCESS.redirectUri}?error=access_denied&state=s&${iss}`)],
-      [get("/x"), new Response("<p>down</p>", { status: 503, headers: { "Content-Type": "text/html" } })],
+      [get("/x"), new Response(`<p>down</p>${REF}`, { status: 503, headers: { "Content-Type": "text/html" } })],
     ];
     for (const [sent, res] of good) await check(sent, res);
   });

@@ -186,8 +186,14 @@ describe("login gating", () => {
     const back = /href="(https:\/\/wiki\.example\.com[^"]*)"/.exec(html)?.[1]?.replace(/&#38;/g, "&");
     expect(Object.fromEntries(new URL(back!).searchParams)).toMatchObject({ error: "access_denied", state: "st-1", iss: ISSUER });
     expect(html).not.toMatch(/[?&]code=/);
+    // The Discord account that was used, and a way to use another: Discord's screen again (prompt=login).
+    expect(html).toContain("You signed in to Discord as <strong>@bob</strong>.");
+    const other = /href="([^"]*)">Use another Discord account</.exec(html)?.[1]?.replace(/&#38;/g, "&");
+    expect(Object.fromEntries(new URL(other!).searchParams)).toMatchObject({ client_id: WIKI.clientId, redirect_uri: WIKI.redirectUri, state: "st-1", prompt: "login" });
+    // The page's reference is the request id of its log line.
+    const ref = /Reference: <code>([\w-]{8})<\/code>/.exec(html)?.[1];
     const lines = log.mock.calls.map((c) => JSON.parse(String(c[0])));
-    expect(lines).toContainEqual(expect.objectContaining({ event: "login", result: "denied", client: "wiki", discord_user_id: FAKE_USERS.bob!.id, reason: "not_in_required_guild" }));
+    expect(lines).toContainEqual(expect.objectContaining({ event: "login", result: "denied", client: "wiki", discord_user_id: FAKE_USERS.bob!.id, reason: "not_in_required_guild", request_id: ref }));
     await expect.poll(() => discordCalls(code)).toEqual(["POST /oauth2/token", "GET /users/@me", "GET /users/@me/guilds", "POST /oauth2/token/revoke"]);
   });
 
@@ -199,6 +205,7 @@ describe("login gating", () => {
     const html = await res.text();
     expect(html).toContain("you need one of these in The Main Community on Discord: <strong>moderators</strong>");
     expect(html).toContain("Ask the server's moderators for the role");
+    expect(html).toContain("You signed in to Discord as <strong>Erin (@erin)</strong>.");
     // erin is already a member: no advice to join.
     expect(html).not.toContain("Join the server");
     expect(html).not.toMatch(/[?&]code=/);

@@ -25,9 +25,10 @@ describe("issuer", () => {
       const authorize = await fetchFrom(worker, `${origin}/authorize?${params}`);
       expect(authorize.status).toBe(503);
       expect(authorize.headers.get("Location")).toBeNull();
-      expect(await authorize.text()).toMatch(/no fixed address configured/);
+      expect(await authorize.text()).toMatch(/not set up correctly\. Its operator has been told/);
     }
     expect(log.mock.calls.map((c) => JSON.parse(String(c[0])).event)).toContain("issuer_missing");
+    expect(log.mock.calls.map((c) => JSON.parse(String(c[0])))).toContainEqual(expect.objectContaining({ event: "request_refused", reason: "issuer_missing", status: 503 }));
     log.mockRestore();
   });
 

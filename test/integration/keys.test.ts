@@ -99,7 +99,7 @@ describe("key bootstrap", () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const res = await redeem(await codeFor("alice"));
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ error: "temporarily_unavailable", error_description: "the login service's keys are not usable right now; try again in a minute" });
+    expect(await res.json()).toEqual({ error: "temporarily_unavailable", error_description: "the login service's keys are not usable right now; try again in a minute", request_id: expect.stringMatching(/^[\w-]{8}$/) });
     expect(log.mock.calls.map((c) => String(c[0])).join("\n")).toMatch(/"where":"keys\.import:ES256/);
     await env.KV.put(KEYSET_KV_KEY, JSON.stringify(before));
     clearKeyCache();

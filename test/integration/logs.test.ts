@@ -47,10 +47,14 @@ describe("login logs", () => {
       ["callback", "denied", "discord:access_denied"],
       ["callback", "denied", "state_used"],
       ["callback", "error", "discord:rate_limited"],
-      ["token", "denied", "invalid_grant:code_unknown"],
+      ["token", "denied", "code_unknown"],
       ["callback", "code_issued", null],
-      ["token", "denied", "invalid_client:client authentication failed"],
+      ["token", "denied", "client_auth_failed"],
     ]);
+    // The OAuth error the client was told, beside the reason; every line names its request.
+    expect(events().filter((e) => e.step === "token" && e.result === "denied").map((e) => e.error)).toEqual(["invalid_grant", "invalid_client"]);
+    for (const e of events()) expect(e.request_id).toMatch(/^[\w-]{8}$/);
+    expect(new Set(events().map((e) => e.request_id)).size).toBe(events().length);
     expect(events()[0]).toMatchObject({ client: "access", discord_user_id: null });
     expect(lines.join("\n")).not.toContain("wrong");
   });

@@ -56,7 +56,7 @@ describe("holding the Discord client secret forges nothing", () => {
     ]) {
       const res = await userinfo(token);
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: "invalid_token", error_description: "the access token is invalid or expired" });
+      expect(await res.json()).toEqual({ error: "invalid_token", error_description: "the access token is invalid or expired", request_id: expect.stringMatching(/^[\w-]{8}$/) });
     }
   });
 

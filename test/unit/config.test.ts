@@ -1,7 +1,7 @@
 // Configuration validation names the bad field; the Worker answers a clear 503 when misconfigured.
 import { env } from "cloudflare:workers";
 import { createExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createWorker } from "../../src/worker";
 import { loadSettings, validateConfig } from "../../src/config";
 import { ConfigError } from "../../src/errors";
@@ -157,13 +157,26 @@ describe("loadSettings", () => {
 });
 
 describe("a misconfigured Worker", () => {
-  it("answers every endpoint with a clear 503 naming the problem, never a crash", async () => {
+  it("answers every endpoint with a clear 503, never a crash: members are told the operator knows, the log names the problem and the request", async () => {
     const broken = { ...env, DISCORD_CLIENT_SECRET: undefined } as unknown as Env;
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const worker = createWorker(fixture);
     for (const [path, type] of [["/token", /json/], ["/.well-known/openid-configuration", /json/], ["/authorize", /html/], ["/", /html/]] as const) {
-      const res = await createWorker(fixture).fetch!(new Request(`https://bridge.test${path}`), broken, createExecutionContext());
+      const res = await worker.fetch!(new Request(`https://bridge.test${path}`), broken, createExecutionContext());
       expect(res.status).toBe(503);
       expect(res.headers.get("Content-Type")).toMatch(type);
-      expect(await res.text()).toContain("DISCORD_CLIENT_SECRET");
+      const text = await res.text();
+      // No field names, no commands: that is for the operator, in the log.
+      expect(text).toContain("This login service is not set up correctly. Its operator has been told");
+      expect(text).not.toMatch(/DISCORD_CLIENT_SECRET|npm run|config\.json/);
+      const id = type.source === "json" ? (JSON.parse(text) as { request_id: string }).request_id : /Reference: <code>([\w-]{8})<\/code>/.exec(text)?.[1];
+      const lines = errors.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
+      expect(lines).toContainEqual(expect.objectContaining({ event: "request_refused", path, status: 503, reason: "config_invalid", request_id: id }));
     }
+    // Once per isolate: what is wrong, naming the field.
+    const invalid = errors.mock.calls.map((c) => JSON.parse(String(c[0])) as { event: string; problems?: string[] }).filter((l) => l.event === "config_invalid");
+    expect(invalid).toHaveLength(1);
+    expect(invalid[0]!.problems!.join(" ")).toContain("DISCORD_CLIENT_SECRET");
+    errors.mockRestore();
   });
 });
