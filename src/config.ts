@@ -142,7 +142,9 @@ function checkUrl(value: unknown, path: string, problems: Problems, options: { o
   }
   if (url.hash || value.includes("#")) problems.push(`${path} must not contain a fragment: "${value}"`);
   if (url.username || url.password) problems.push(`${path} must not contain credentials`);
-  if (options.originOnly && (url.pathname !== "/" || url.search || value.endsWith("/"))) {
+  // The issuer is used as written (`iss`, discovery, endpoint URLs): it must be exactly its origin, so
+  // "https://auth.example.org?", "https:auth.example.org" or an upper-case host cannot slip through.
+  if (options.originOnly && value !== url.origin) {
     problems.push(`${path} must be an origin like "https://auth.example.com" (no path, no trailing slash): "${value}"`);
   }
   return value;
@@ -280,6 +282,7 @@ function checkGuilds(raw: Record<string, unknown>, problems: Problems): GuildCon
       for (const [name, def] of Object.entries(raw.groups)) {
         const path = `groups.${name}`;
         if (!ALIAS_NAME.test(name) || /^\d+$/.test(name)) problems.push(`${path}: a group name is 1-64 of A-Z a-z 0-9 _ . - and not all digits`);
+        else if (name === "__proto__") problems.push(`${path}: "__proto__" cannot be a group name`);
         if (!isRecord(def)) {
           problems.push(`${path} must be an object like {"guild": "<guildId>", "anyRole": ["<roleId>"]}`);
           continue;
@@ -357,7 +360,7 @@ export function validateConfig(raw: unknown): BridgeConfig {
   const guilds = checkGuilds(raw, problems);
   clients.forEach((client, i) => {
     client.requireRoles.forEach((entry, j) => {
-      if (!entry.includes(":") && !(entry in guilds.groups)) problems.push(`clients[${i}].requireRoles[${j}] "${entry}" is not a group defined in groups`);
+      if (!entry.includes(":") && !Object.hasOwn(guilds.groups, entry)) problems.push(`clients[${i}].requireRoles[${j}] "${entry}" is not a group defined in groups`);
     });
   });
 

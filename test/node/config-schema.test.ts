@@ -173,6 +173,12 @@ const bothAccept: [string, Change][] = [
 
 /** Configurations that schema and validateConfig both refuse. */
 const bothRefuse: [string, Change | { readonly raw: unknown }][] = [
+  // The issuer is used as written (`iss`, discovery, endpoint URLs): it must be exactly its origin.
+  ["issuer with an empty query", (c) => (c.issuer = "https://auth.example.org?")],
+  ["issuer without //", (c) => (c.issuer = "https:auth.example.org")],
+  ["issuer in upper case", (c) => (c.issuer = "HTTPS://Auth.Example.org")],
+  ["issuer with a tab inside (the URL parser drops it)", (c) => (c.issuer = "https://auth.exam\tple.org")],
+  ["a group named __proto__", { raw: JSON.parse('{"discord":{"clientId":"111111111111111111"},"clients":[{"clientId":"a","redirectUris":["https://a.example.com/cb"],"clientSecretHash":"sha256:I2XTSZPfmT_RE2MaGBhg4l25HEWybDW5TUbzvkZfIx4"}],"groups":{"__proto__":{"guild":"300000000000000001"}}}') }],
   ["not an object", { raw: [minimal()] }],
   ["null", { raw: null }],
   ["missing discord", (c) => delete c.discord],
@@ -297,6 +303,7 @@ const onlyValidateConfigRefuses: [string, Change, RegExp][] = [
     /^roleGuilds, groups with anyRole and requireRoles name 21 guilds; at most 20/,
   ],
   ["a reserved redirect parameter written percent-encoded", (c) => (c.clients[0].redirectUris = ["https://app.example.com/cb?%63ode=1"]), /already has the query parameter "code"/],
+  ["issuer with the default port (not its origin as written)", (c) => (c.issuer = "https://auth.example.org:443"), /^issuer must be an origin like/],
   ["a redirect URI whose port is out of range", (c) => (c.clients[0].redirectUris = ["https://app.example.com:99999/cb"]), /^clients\[0\]\.redirectUris\[0\] is not an absolute URL/],
   // JSON Schema counts a string's length in code points, validateConfig (and VS Code) in UTF-16 units.
   ["a name of 60 emoji (120 UTF-16 units)", (c) => (c.clients[0].name = "😀".repeat(60)), /^clients\[0\]\.name must be a string of at most 100 characters$/],
@@ -309,11 +316,6 @@ const onlyValidateConfigRefuses: [string, Change, RegExp][] = [
 const onlySchemaRefuses: [string, Change][] = [
   // `raw[name] ?? default`: null stands for the default.
   ["keys.rotationPeriodDays null", (c) => (c.keys = { rotationPeriodDays: null })],
-  // The origin check looks at the parsed URL, not at the string, which is used as written (`iss`, discovery, endpoint URLs).
-  ["issuer with an empty query", (c) => (c.issuer = "https://auth.example.org?")],
-  ["issuer without //", (c) => (c.issuer = "https:auth.example.org")],
-  ["issuer in upper case", (c) => (c.issuer = "HTTPS://Auth.Example.org")],
-  ["issuer with a tab inside (the URL parser drops it)", (c) => (c.issuer = "https://auth.exam\tple.org")],
 ];
 
 function configFor(change: Change | { readonly raw: unknown }): Json {

@@ -55,6 +55,8 @@ describe("validateConfig", () => {
     ["group with an empty anyRole", (c) => (c.groups.mods = { guild: "300000000000000001", anyRole: [] }), /^groups\.mods\.anyRole must not be empty/],
     ["group typo", (c) => (c.groups.mods = { guild: "300000000000000001", anyRoles: ["400000000000000001"] }), /^groups\.mods\.anyRoles is not a known field/],
     ["requireRoles names no group", (c) => (c.clients[4].requireRoles = ["admins"]), /^clients\[4\]\.requireRoles\[0\] "admins" is not a group defined in groups/],
+    ["requireRoles names an Object member, not a group", (c) => (c.clients[4].requireRoles = ["constructor"]), /^clients\[4\]\.requireRoles\[0\] "constructor" is not a group defined in groups/],
+    ["issuer that is not exactly its origin", (c) => (c.issuer = "https://bridge.test?"), /^issuer must be an origin like/],
     ["requireGuilds entry not an id", (c) => (c.clients[3].requireGuilds = ["main"]), /^clients\[3\]\.requireGuilds\[0\] must be a Discord id/],
     ["joinUrl over http", (c) => (c.clients[3].joinUrl = "http://discord.gg/x"), /^clients\[3\]\.joinUrl must use https/],
     [
