@@ -58,6 +58,7 @@ const wrangler = spawn(
     "--var", `DISCORD_API_BASE:${fakeOrigin}/api/v10`,
     "--var", `DISCORD_AUTHORIZE_URL:${fakeOrigin}/oauth2/authorize`,
     "--var", `DISCORD_CLIENT_SECRET:${FAKE_DISCORD_CLIENT_SECRET}`,
+    "--var", `DEMO_URL:${fakeOrigin}/rp/start`,
   ],
   {
     stdio: ["ignore", "inherit", "inherit"],

@@ -59,9 +59,14 @@ export interface KeyPolicy {
 
 export const DEFAULT_KEY_POLICY: KeyPolicy = { rotationPeriodDays: 30, leadTimeHours: 24, retireMarginHours: 24 };
 
+/** What GET / shows: every client's settings, only the bridge's own addresses, or nothing (404). */
+export const LANDING_PAGES = ["full", "minimal", "off"] as const;
+export type LandingPage = (typeof LANDING_PAGES)[number];
+
 export interface BridgeConfig {
   /** Fixed issuer (an origin); when absent the request's origin is used. */
   readonly issuer: string | undefined;
+  readonly landingPage: LandingPage;
   readonly discord: { readonly clientId: string };
   readonly clients: readonly ClientConfig[];
   readonly keys: KeyPolicy;
@@ -76,6 +81,8 @@ export interface Settings extends BridgeConfig {
   /** When set, roles are read with this bot token instead of the user's `guilds.members.read`. */
   readonly discordBotToken: string | undefined;
   readonly discordTimeoutMs: number;
+  /** `npm start`'s demo relying party, linked from a local bridge's landing page. */
+  readonly demoUrl: string | undefined;
 }
 
 /** The part of the Worker environment that configuration reads. */
@@ -85,6 +92,7 @@ export interface ConfigEnv {
   readonly DISCORD_AUTHORIZE_URL?: string;
   readonly DISCORD_BOT_TOKEN?: string;
   readonly DISCORD_TIMEOUT_MS?: string;
+  readonly DEMO_URL?: string;
 }
 
 export const DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10";
@@ -328,9 +336,11 @@ function checkKeyPolicy(raw: unknown, problems: Problems): KeyPolicy {
 export function validateConfig(raw: unknown): BridgeConfig {
   const problems: Problems = [];
   if (!isRecord(raw)) throw new ConfigError(["the configuration must be a JSON object"]);
-  checkKeys(raw, ["issuer", "discord", "clients", "keys", "guilds", "roleGuilds", "groups"], "", problems);
+  checkKeys(raw, ["issuer", "landingPage", "discord", "clients", "keys", "guilds", "roleGuilds", "groups"], "", problems);
 
   const issuer = raw.issuer === undefined ? undefined : checkUrl(raw.issuer, "issuer", problems, { originOnly: true });
+  const landingPage = raw.landingPage ?? "full";
+  if (!(LANDING_PAGES as readonly unknown[]).includes(landingPage)) problems.push(`landingPage must be "full" (the default), "minimal" or "off"`);
 
   let discordClientId = "";
   if (!isRecord(raw.discord)) {
@@ -373,7 +383,7 @@ export function validateConfig(raw: unknown): BridgeConfig {
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { issuer, discord: { clientId: discordClientId }, clients, keys, guilds };
+  return { issuer, landingPage: landingPage as LandingPage, discord: { clientId: discordClientId }, clients, keys, guilds };
 }
 
 function discordTimeoutMs(env: ConfigEnv): number {
@@ -419,6 +429,7 @@ export function loadSettings(raw: unknown, env: ConfigEnv): Settings {
     discordAuthorizeUrl: env.DISCORD_AUTHORIZE_URL || DEFAULT_DISCORD_AUTHORIZE_URL,
     discordBotToken: env.DISCORD_BOT_TOKEN || undefined,
     discordTimeoutMs: discordTimeoutMs(env),
+    demoUrl: env.DEMO_URL || undefined,
   };
 }
 

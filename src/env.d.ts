@@ -7,5 +7,7 @@ declare namespace Cloudflare {
     DISCORD_BOT_TOKEN?: string;
     /** Optional timeout for each Discord call, in milliseconds (default 5000). */
     DISCORD_TIMEOUT_MS?: string;
+    /** `npm start` sets it: its demo relying party, linked from the local landing page. */
+    DEMO_URL?: string;
   }
 }

@@ -49,9 +49,15 @@ export class DemoRelyingParty {
     const state = url.searchParams.get("state") ?? "";
     const pending = this.#pending.get(state);
     this.#pending.delete(state);
-    if (!pending) return page("Demo: unknown state", "<p>This callback does not match a login started at /rp/start.</p>", 400);
+    if (!pending) return page("Demo: unknown state", '<p>This callback does not match a login started here (the demo forgets logins when it restarts).</p><p><a href="/rp/start">Start a login</a></p>', 400);
     const error = url.searchParams.get("error");
-    if (error) return page("Demo: the bridge refused the login", `<p><code>${escape(error)}</code>: ${escape(url.searchParams.get("error_description") ?? "")}</p>`, 400);
+    if (error) {
+      const description = `<p><code>${escape(error)}</code>: ${escape(url.searchParams.get("error_description") ?? "")}</p><p><a href="/rp/start">Start a login</a></p>`;
+      // What happened, in the words of what happened: a cancel at Discord is not a refusal by the bridge.
+      if (error === "access_denied" && /did not allow/.test(url.searchParams.get("error_description") ?? "")) return page("Demo: you cancelled the login at Discord", description, 400);
+      if (error === "access_denied") return page("Demo: this Discord account may not use the demo", description, 403);
+      return page("Demo: the login did not complete", description, 400);
+    }
     if (url.searchParams.get("iss") !== this.#bridge) return page("Demo: wrong iss", "<p>The iss parameter does not match the bridge.</p>", 400);
     const response = await fetch(new URL("/token", this.#bridge), {
       method: "POST",
@@ -60,7 +66,7 @@ export class DemoRelyingParty {
     });
     const tokens = (await response.json()) as { id_token?: string; error?: string; error_description?: string };
     if (!response.ok || !tokens.id_token) {
-      return page("Demo: the token request failed", `<pre>${escape(JSON.stringify(tokens, null, 2))}</pre>`, 502);
+      return page("Demo: the token request failed", `<pre>${escape(JSON.stringify(tokens, null, 2))}</pre><p><a href="/rp/start">Start a login</a></p>`, 502);
     }
     const { payload, protectedHeader } = await jwtVerify(tokens.id_token, this.#jwks, { issuer: this.#bridge, audience: DEMO_CLIENT_ID });
     if (payload.nonce !== pending.nonce) return page("Demo: wrong nonce", "<p>The ID token's nonce does not match.</p>", 400);

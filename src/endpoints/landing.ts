@@ -1,8 +1,10 @@
 // GET /: a page for the operator with exactly what to paste into Cloudflare Access and Discord.
-import type { ClientConfig, GuildConfig } from "../config";
+import { isLoopback, type ClientConfig, type GuildConfig } from "../config";
 import { discordRedirectUri, type RequestContext } from "../context";
 import { usesGuilds } from "../guilds/plan";
-import { escapeHtml, htmlPage } from "../http";
+import { OAuthError } from "../errors";
+import { escapeHtml, htmlPage, oauthErrorResponse } from "../http";
+import { logRefused } from "../log";
 
 /** The OIDC claims to list in Access, so its policies can select them. */
 function claimNames(guilds: GuildConfig, withGuilds: boolean): string {
@@ -24,8 +26,33 @@ function row(label: string, value: string): string {
   return `<tr><th>${escapeHtml(label)}</th><td><code>${escapeHtml(value)}</code></td></tr>`;
 }
 
-export function landing(_request: Request, ctx: RequestContext): Response {
+/** The top of every landing page: what this is, and the one thing Discord needs. */
+function intro(ctx: RequestContext): string {
+  return `<p>This service lets applications log people in with Discord, using OpenID Connect.</p>
+<h2>1. In the Discord developer portal</h2>
+<p>Under OAuth2 of application <code>${escapeHtml(ctx.settings.discord.clientId)}</code>, add this redirect:</p>
+<pre>${escapeHtml(discordRedirectUri(ctx.issuer))}</pre>`;
+}
+
+function discoveryLine(issuer: string): string {
+  return `<p>Discovery document: <a href="/.well-known/openid-configuration"><code>${escapeHtml(issuer)}/.well-known/openid-configuration</code></a></p>`;
+}
+
+export function landing(request: Request, ctx: RequestContext): Response {
   const { issuer, settings } = ctx;
+  if (settings.landingPage === "off") {
+    logRefused(ctx.requestId, "/", 404, "no_such_endpoint");
+    return oauthErrorResponse(new OAuthError("invalid_request", "no such endpoint", { status: 404, detail: "no_such_endpoint" }), ctx.requestId);
+  }
+  if (settings.landingPage === "minimal") {
+    return htmlPage("Discord OpenID Connect bridge", `${intro(ctx)}
+<h2>2. In your applications</h2>
+${discoveryLine(issuer)}
+<p class="muted">The operator of this service shows no client settings here (<code>landingPage: "minimal"</code>).</p>`);
+  }
+  // npm start's demo client, on a local bridge only.
+  const demo = settings.demoUrl && isLoopback(new URL(request.url).hostname) ? `<p><strong>Local mode</strong>: <a href="${escapeHtml(settings.demoUrl)}">try a login with the demo application</a> (fake Discord).</p>
+` : "";
   const withGuilds = usesGuilds(settings.guilds, settings.clients);
   const scopes = withGuilds ? "openid email profile guilds" : "openid email profile";
   const clients = settings.clients
@@ -49,14 +76,11 @@ ${row("ID token signature", c.idTokenSigningAlgNamed ? c.idTokenSigningAlg : `${
     .join("\n");
   return htmlPage(
     "Discord OpenID Connect bridge",
-    `<p>This service lets applications log people in with Discord, using OpenID Connect.</p>
-<h2>1. In the Discord developer portal</h2>
-<p>Under OAuth2 of application <code>${escapeHtml(settings.discord.clientId)}</code>, add this redirect:</p>
-<pre>${escapeHtml(discordRedirectUri(issuer))}</pre>
+    `${demo}${intro(ctx)}
 <h2>2. In Cloudflare Access (Settings, Authentication, Add new: OpenID Connect)</h2>
 ${clients}
 <h2>For other OpenID Connect clients</h2>
-<p>Discovery document: <a href="/.well-known/openid-configuration"><code>${escapeHtml(issuer)}/.well-known/openid-configuration</code></a></p>
+${discoveryLine(issuer)}
 <p class="muted">Issuer <code>${escapeHtml(issuer)}</code>. Signing keys rotate every ${settings.keys.rotationPeriodDays} days; public keys at <code>${escapeHtml(issuer)}/jwks.json</code>.</p>`,
   );
 }

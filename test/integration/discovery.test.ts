@@ -1,7 +1,16 @@
 // Discovery and JWKS: every required field, consistent issuer, public keys only.
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { createWorker } from "../../src/worker";
+import fixture from "../fixtures/config.json";
 import { ACCESS, ISSUER, call, codeFor, redeem } from "../helpers/bridge";
+
+/** GET `url` from a Worker with the fixture configuration changed by `change`, and `extraEnv`. */
+async function landingOf(url: string, change: Record<string, unknown>, extraEnv: Record<string, string> = {}): Promise<Response> {
+  return createWorker({ ...fixture, ...change }).fetch!(new Request(url), { ...env, ...extraEnv } as Env, createExecutionContext());
+}
 
 describe("discovery", () => {
   it("publishes the fields OIDC Discovery requires and what we support", async () => {
@@ -65,6 +74,32 @@ describe("landing page", () => {
     // How each client's ID tokens are signed: access names ES256, legacy-rs RS256, the rest are on the default.
     const signature = [...html.matchAll(/<th>ID token signature<\/th><td><code>([^<]*)<\/code>/g)].map((m) => m[1]);
     expect(signature).toEqual(["ES256", "RS256 (the default)", "RS256", "RS256 (the default)", "RS256 (the default)", "RS256 (the default)"]);
+  });
+
+  it("landingPage \"minimal\" shows only the bridge's own addresses; \"off\" answers 404", async () => {
+    const minimal = await landingOf(`${ISSUER}/`, { landingPage: "minimal" });
+    expect(minimal.status).toBe(200);
+    const html = await minimal.text();
+    expect(html).toContain(`${ISSUER}/callback`);
+    expect(html).toContain(`${ISSUER}/.well-known/openid-configuration`);
+    for (const hidden of ["grafana", "cloudflareaccess.com", "App ID", "Community Wiki", "moderators"]) expect(html).not.toContain(hidden);
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const off = await landingOf(`${ISSUER}/`, { landingPage: "off" });
+    expect(off.status).toBe(404);
+    const body = await off.json<{ error: string; request_id: string }>();
+    expect(body.error).toBe("invalid_request");
+    expect(log.mock.calls.map((c) => JSON.parse(String(c[0])))).toContainEqual(expect.objectContaining({ event: "request_refused", path: "/", reason: "no_such_endpoint", request_id: body.request_id }));
+    log.mockRestore();
+    // Discovery and the rest are unaffected.
+    expect((await landingOf(`${ISSUER}/.well-known/openid-configuration`, { landingPage: "off" })).status).toBe(200);
+  });
+
+  it("links npm start's demo application on a local bridge only", async () => {
+    const demo = "http://127.0.0.1:8788/rp/start";
+    const local = await (await landingOf("http://127.0.0.1:8787/", { issuer: undefined }, { DEMO_URL: demo })).text();
+    expect(local).toContain(`<a href="${demo}">try a login with the demo application</a>`);
+    const deployed = await (await landingOf(`${ISSUER}/`, {}, { DEMO_URL: demo })).text();
+    expect(deployed).not.toContain(demo);
   });
 
   it("answers unknown paths with a 404 OAuth error", async () => {

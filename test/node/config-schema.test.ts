@@ -116,6 +116,7 @@ const kitchenSink = (): Json => ({
   $schema: "./config.schema.json",
   $comment: "every field",
   issuer: "https://auth.example.org",
+  landingPage: "minimal",
   discord: { $comment: "x", clientId: "111111111111111111" },
   clients: [
     {
@@ -173,6 +174,7 @@ const bothAccept: [string, Change][] = [
 
 /** Configurations that schema and validateConfig both refuse. */
 const bothRefuse: [string, Change | { readonly raw: unknown }][] = [
+  ["an unknown landingPage", (c) => (c.landingPage = "hidden")],
   // The issuer is used as written (`iss`, discovery, endpoint URLs): it must be exactly its origin.
   ["issuer with an empty query", (c) => (c.issuer = "https://auth.example.org?")],
   ["issuer without //", (c) => (c.issuer = "https:auth.example.org")],
