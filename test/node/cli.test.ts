@@ -24,7 +24,7 @@ const TOKEN_WORDS =
 /** The lines starting with ✘. */
 const crosses = (text: string) => text.split("\n").filter((l) => l.startsWith("✘"));
 
-describe("npm run dev", () => {
+describe("npm run dev", { timeout: 180_000 }, () => {
   it("is scripts/dev.ts: the check first, then wrangler dev", () => {
     expect(pkg.scripts.dev).toBe("tsx scripts/dev.ts");
   });
@@ -127,7 +127,7 @@ describe("npm run dev", () => {
   });
 });
 
-describe("npm start", () => {
+describe("npm start", { timeout: 180_000 }, () => {
   it("refuses arguments with usage and exit 2", () => {
     const cwd = fakeProject({ "wrangler.toml": wranglerToml, "dev/config.json": devConfig });
     for (const args of [["--bogus"], ["now"], ["--port", "9000"]]) {
@@ -163,7 +163,7 @@ describe("npm start", () => {
   });
 });
 
-describe("npm run deploy", () => {
+describe("npm run deploy", { timeout: 180_000 }, () => {
   it("without config.json: one message, exit 1, nothing written, wrangler never runs", () => {
     const run = npmRun(fakeProject({ "wrangler.toml": deployableToml }), "deploy");
     expect(run.status).toBe(1);
@@ -206,7 +206,7 @@ describe("npm run deploy", () => {
   });
 });
 
-describe("npm run keys", () => {
+describe("npm run keys", { timeout: 180_000 }, () => {
   it("without Cloudflare credentials: one line with wrangler's words and what to do, exit 1", () => {
     const run = npmRun(fakeProject({}, LOGGED_OUT_WRANGLER), "keys", ["status", "--remote"]);
     expect(run.status).toBe(1);
@@ -233,7 +233,7 @@ describe("npm run keys", () => {
   });
 });
 
-describe("npm run check and npm run client", () => {
+describe("npm run check and npm run client", { timeout: 180_000 }, () => {
   it("name a file they cannot read, and an unexpected failure in one line, without a stack", () => {
     const cwd = fakeProject({ "wrangler.toml": wranglerToml, "config.example.json": readFileSync("config.example.json", "utf8") });
     const dir = npmRun(cwd, "check", ["--local", "scripts"]);
@@ -246,7 +246,7 @@ describe("npm run check and npm run client", () => {
   });
 });
 
-describe("wrangler's messages", () => {
+describe("wrangler's messages", { timeout: 180_000 }, () => {
   it("keep its words without colours, badges, banners, blank lines or the log line; the log is the last resort hint", () => {
     const stderr = "\u001b[31m✘ \u001b[41;31m[\u001b[41;97mERROR\u001b[41;31m]\u001b[0m \u001b[1mA request to the Cloudflare API failed.\u001b[0m\n\n  something odd [code: 12345]\n\n⛅️ wrangler 4.86.0\n───────────\n🪵  Logs were written to \"/tmp/w.log\"\n";
     expect(wranglerWords(stderr)).toEqual({ lines: ["A request to the Cloudflare API failed.", "something odd [code: 12345]"], log: "/tmp/w.log" });
