@@ -8,7 +8,8 @@ import { ConfigError } from "../src/errors.ts";
 import { configWarnings } from "../src/warnings.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, readJsonFile } from "./lib/config-file.ts";
 import { deployProblems, wranglerVarProblems } from "./lib/deploy.ts";
-import { isMain } from "./lib/main.ts";
+import { isMain, runMain } from "./lib/main.ts";
+import { isParseArgsError, usageMessage } from "./lib/wrangler.ts";
 import { parseToml, tableAt, TomlProblem, type TomlTable } from "./lib/wrangler-toml.ts";
 
 export interface Io {
@@ -55,8 +56,8 @@ export function runCheck(args: readonly string[], io: Io = consoleIo, cwd = ".")
   try {
     parsed = parseArgs({ args: [...args], allowPositionals: true, options: { local: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
   } catch (err) {
-    if (!(err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) throw err;
-    io.err(`✘ ${err.message}`);
+    if (!isParseArgsError(err)) throw err;
+    io.err(`✘ ${usageMessage(err)}`);
     io.err(USAGE);
     return 2;
   }
@@ -125,6 +126,4 @@ export function runCheck(args: readonly string[], io: Io = consoleIo, cwd = ".")
   return 0;
 }
 
-if (isMain(import.meta.url)) {
-  process.exitCode = runCheck(process.argv.slice(2));
-}
+if (isMain(import.meta.url)) runMain("npm run check", () => runCheck(process.argv.slice(2)));

@@ -8,7 +8,8 @@ import { ConfigError } from "../src/errors.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { DEFAULT_CONFIG, EXAMPLE_CONFIG, FileProblem, hashClientSecret, newClientSecret, readJsonFile, writeJsonFileAtomic } from "./lib/config-file.ts";
 import { deployProblems } from "./lib/deploy.ts";
-import { isMain } from "./lib/main.ts";
+import { isMain, runMain } from "./lib/main.ts";
+import { isParseArgsError, usageMessage } from "./lib/wrangler.ts";
 
 const USAGE = `usage:
   npm run client -- add <client-id> --redirect-uri <url> [--redirect-uri <url>...] [--name "Display name"] [--require-pkce] [--alg RS256|ES256] [--rotate-secret] [--issuer <origin>]
@@ -209,8 +210,8 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
       io.err(`✘ ${err.message}`);
       return 1;
     }
-    if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
-      io.err(`✘ ${err.message}`);
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      io.err(`✘ ${usageMessage(err)}`);
       io.err(USAGE);
       return 2;
     }
@@ -218,6 +219,4 @@ export function runClient(argv: readonly string[], io: Io = consoleIo): number {
   }
 }
 
-if (isMain(import.meta.url)) {
-  process.exitCode = runClient(process.argv.slice(2));
-}
+if (isMain(import.meta.url)) runMain("npm run client", () => runClient(process.argv.slice(2)));

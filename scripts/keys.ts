@@ -3,7 +3,6 @@
 // (--remote). Prints the key table (kid, alg, status, dates) and never private key material.
 // `stock` makes RSA keys ahead of time (the Worker never makes them: too slow for a free-plan
 // invocation); `npm run deploy` and `npm start` run it.
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,8 +12,10 @@ import { createKey, createReserveKey, isSigningAlg, KEYSET_KV_KEY, MADE_AHEAD, p
 import { FILL_ONLY, rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
 import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
 import { consoleIo, type Io } from "./check.ts";
-import { readJsonFile } from "./lib/config-file.ts";
-import { isMain } from "./lib/main.ts";
+import { ConfigError } from "../src/errors.ts";
+import { FileProblem, readJsonFile } from "./lib/config-file.ts";
+import { isMain, runMain } from "./lib/main.ts";
+import { isParseArgsError, runWrangler, usageMessage, UsageError, WRANGLER, WranglerFailed } from "./lib/wrangler.ts";
 
 const USAGE = `usage:
   npm run keys -- status
@@ -22,12 +23,11 @@ const USAGE = `usage:
   npm run keys -- rotate [--alg ES256|RS256]    publish a new key (it signs after the lead time)
   npm run keys -- prune                         drop retired keys no live token needs
 options:
-  --remote              the deployed KV namespace (default: local miniflare state)
+  --remote              the deployed KV namespace (needs \`npx wrangler login\` or CLOUDFLARE_API_TOKEN)
+  --local               local miniflare state (the default)
   --env <name>          the KV namespace of a wrangler environment
   --persist-to <dir>    local state directory (default .wrangler/state; npm start uses .wrangler/state-local)
   --config <path>       where the rotation policy is read (default config.json, else the defaults)`;
-
-class UsageError extends Error {}
 
 export interface KvAccess {
   read(): string | null;
@@ -41,16 +41,13 @@ export interface KvTarget {
   readonly env?: string | undefined;
 }
 
-/** KV through the wrangler CLI, so it works the same for local state and the deployed namespace. */
-export function wranglerKv(target: KvTarget): KvAccess {
-  const wrangler = join("node_modules", ".bin", "wrangler");
+/**
+ * KV through the wrangler CLI, so it works the same for local state and the deployed namespace. A failed
+ * call throws WranglerFailed ("wrangler kv key get failed: <wrangler's words>", with a hint).
+ */
+export function wranglerKv(target: KvTarget, wrangler = WRANGLER): KvAccess {
   const where = [...(target.remote ? ["--remote"] : ["--local", ...(target.persistTo ? ["--persist-to", target.persistTo] : [])]), ...(target.env ? ["--env", target.env] : [])];
-  const run = (args: string[]) =>
-    execFileSync(wrangler, ["kv", "key", ...args, "--binding", "KV", ...where], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-    });
+  const run = (args: string[]) => runWrangler(`kv key ${args[0]}`, ["kv", "key", ...args, "--binding", "KV", ...where], wrangler);
   return {
     read() {
       const out = run(["get", KEYSET_KV_KEY, "--text"]);
@@ -116,8 +113,11 @@ export async function runKeys(argv: readonly string[], kvFor: (t: KvTarget) => K
       io.out(USAGE);
       return 0;
     }
-    const [command] = positionals;
+    const [command, ...extra] = positionals;
     if (command !== "status" && command !== "stock" && command !== "rotate" && command !== "prune") throw new UsageError(command ? `unknown command "${command}"` : "a command is needed");
+    if (extra.length > 0) throw new UsageError(`${command} takes no other words, got "${extra.join(" ")}"`);
+    if (values.remote && values.local) throw new UsageError("--remote and --local exclude each other");
+    if (values.remote && values["persist-to"] !== undefined) throw new UsageError("--persist-to is for local state, not with --remote");
     if (values.alg !== undefined && (command !== "rotate" || !isSigningAlg(values.alg))) throw new UsageError("--alg goes with rotate and is ES256 or RS256");
     if (values.count !== undefined && (command !== "stock" || !/^(?:[1-9]|1\d|2[0-4])$/.test(values.count))) throw new UsageError("--count goes with stock and is a number from 1 to 24");
     const keyPolicy = policyFrom(values.config);
@@ -190,15 +190,26 @@ export async function runKeys(argv: readonly string[], kvFor: (t: KvTarget) => K
     for (const line of keyTable(next, now, policy)) io.out(line);
     return 0;
   } catch (err) {
-    if (err instanceof UsageError || (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))) {
-      io.err(`✘ ${err.message}`);
+    if (err instanceof UsageError || isParseArgsError(err)) {
+      io.err(`✘ ${usageMessage(err)}`);
       io.err(USAGE);
       return 2;
+    }
+    if (err instanceof WranglerFailed) {
+      for (const line of err.report()) io.err(line);
+      return 1;
+    }
+    if (err instanceof FileProblem) {
+      io.err(`✘ ${err.message}`);
+      return 1;
+    }
+    if (err instanceof ConfigError) {
+      io.err(`✘ the rotation policy could not be read: the configuration has ${err.problems.length} problem(s) (\`npm run check\` lists them):`);
+      for (const problem of err.problems) io.err(`  - ${problem}`);
+      return 1;
     }
     throw err;
   }
 }
 
-if (isMain(import.meta.url)) {
-  process.exitCode = await runKeys(process.argv.slice(2));
-}
+if (isMain(import.meta.url)) runMain("npm run keys", () => runKeys(process.argv.slice(2)));

@@ -11,7 +11,14 @@ export class FileProblem extends Error {}
 /** Parse a JSON file; a syntax error names the file, line and column. */
 export function readJsonFile(path: string): unknown {
   if (!existsSync(path)) throw new FileProblem(`${path} not found`);
-  const text = readFileSync(path, "utf8");
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    // A directory, a file without read permission: the system's reason, without a stack.
+    const code = (err as { code?: unknown }).code;
+    throw new FileProblem(`${path} could not be read${typeof code === "string" ? ` (${code})` : ""}: ${err instanceof Error ? err.message.replace(/^\w+: /, "") : String(err)}`);
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -12,3 +12,23 @@ export function isMain(moduleUrl: string): boolean {
     return false;
   }
 }
+
+/**
+ * Run a command's main function and exit with its code. Whatever it did not expect becomes one line
+ * naming the command, not a stack (BRIDGE_DEBUG=1 prints the stack too).
+ */
+export function runMain(command: string, main: () => number | Promise<number>): void {
+  void (async () => {
+    try {
+      process.exitCode = await main();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const [first, ...rest] = message.split("\n").filter((l) => l.trim() !== "");
+      console.error(`✘ ${command} failed: ${first ?? "(no message)"}`);
+      for (const line of rest.slice(0, 2)) console.error(`  ${line.trim()}`);
+      if (process.env.BRIDGE_DEBUG) console.error(err instanceof Error ? err.stack : err);
+      else console.error("  (BRIDGE_DEBUG=1 prints the stack)");
+      process.exitCode = 1;
+    }
+  })();
+}

@@ -1,7 +1,7 @@
 // `npm run keys`: the key table, rotate (lead time, RS256), prune, refusals; then the real thing:
 // wrangler writes local KV state and the bundled Worker, on that same state, publishes and signs with it.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Miniflare } from "miniflare";
@@ -80,11 +80,22 @@ describe("npm run keys", () => {
   });
 
   it("refuses bad arguments with usage", async () => {
-    for (const args of [[], ["spin"], ["rotate", "--alg", "HS256"], ["status", "--alg", "RS256"]]) {
+    const refusals = [[], ["spin"], ["rotate", "--alg", "HS256"], ["status", "--alg", "RS256"], ["status", "now"], ["stock", "rotate"], ["status", "--remote", "--local"], ["status", "--remote", "--persist-to", "x"], ["status", "--bogus"]];
+    for (const args of refusals) {
       const r = await keys(memoryKv(), args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.text).toContain("usage:");
     }
+  });
+
+  it("a failing wrangler is one line with wrangler's own words and what to do, not a stack", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bridge-keys-wrangler-"));
+    const fake = join(dir, "wrangler");
+    writeFileSync(fake, ["#!/bin/sh", `echo "$@" > ${join(dir, "args")}`, "printf '\\033[31m✘ \\033[41;31m[\\033[41;97mERROR\\033[41;31m]\\033[0m Authentication error [code: 10000]\\n\\n' >&2", "exit 1", ""].join("\n"), { mode: 0o755 });
+    const io = capture();
+    expect(await runKeys(["rotate", "--remote", "--env", "staging"], (target) => wranglerKv(target, fake), io)).toBe(1);
+    expect(io.text()).toBe("✘ wrangler kv key get failed: Authentication error [code: 10000]\n  hint: log in with `npx wrangler login` (or set CLOUDFLARE_API_TOKEN for a run without a browser), then try again");
+    expect(readFileSync(join(dir, "args"), "utf8")).toBe("kv key get signing-keys --text --binding KV --remote --env staging\n");
   });
 
   it("reports a corrupt stored set and replaces it on rotate", async () => {
