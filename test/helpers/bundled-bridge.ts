@@ -2,6 +2,7 @@
 // would be deployed, run in Miniflare on a free loopback port, its Discord calls sent to `discord`, and
 // its keys stocked as `npm run deploy` and `npm start` stock them (RSA keys are never made in the Worker).
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
@@ -17,8 +18,35 @@ export interface BundledBridge {
   readonly origin: string;
 }
 
-/** Bundle `entry` into `work`/dist and start it; `discord` is the fake Discord's origin. */
-export async function startBundledBridge(entry: string, work: string, discord: string): Promise<BundledBridge> {
+/**
+ * A Worker entry for `config` (the Worker with that configuration bundled, like dev/worker.ts), written
+ * into `work`/entry; returns its path for startBundledBridge.
+ */
+export function writeEntry(work: string, config: unknown): string {
+  const dir = join(work, "entry");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config, null, 2));
+  const src = (path: string) => JSON.stringify(join(ROOT, "src", path));
+  const entry = join(dir, "worker.ts");
+  writeFileSync(
+    entry,
+    [
+      `import { createWorker } from ${src("worker.ts")};`,
+      `import rawConfig from "./config.json";`,
+      `export { CodeStore } from ${src("codes/store.ts")};`,
+      `export { KeyKeeper } from ${src("keys/keeper.ts")};`,
+      `export default createWorker(rawConfig);`,
+      "",
+    ].join("\n"),
+  );
+  return entry;
+}
+
+/**
+ * Bundle `entry` into `work`/dist and start it; `discord` is the fake Discord's origin. `bindings`
+ * replace the Worker's vars and secrets (e.g. a missing DISCORD_CLIENT_SECRET for a misconfigured bridge).
+ */
+export async function startBundledBridge(entry: string, work: string, discord: string, bindings: Record<string, string> = {}): Promise<BundledBridge> {
   const dist = join(work, "dist");
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--config", join(ROOT, "wrangler.toml"), "--outdir", dist, entry], {
     cwd: ROOT,
@@ -38,6 +66,7 @@ export async function startBundledBridge(entry: string, work: string, discord: s
       DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
       DISCORD_API_BASE: `${discord}/api/v10`,
       DISCORD_AUTHORIZE_URL: `${discord}/oauth2/authorize`,
+      ...bindings,
     },
     handleRuntimeStdio: (stdout, stderr) => {
       stdout.resume();

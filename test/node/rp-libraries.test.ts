@@ -11,12 +11,11 @@
 // on port 0; the client registrations (exact redirect URIs on those ports) are written into a config
 // file next to a temporary Worker entry before it is bundled.
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Auth, type AuthConfig } from "@auth/core";
 import type { Account, Profile } from "@auth/core/types";
 import express, { type ErrorRequestHandler } from "express";
@@ -25,10 +24,9 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWebResponse, toWebRequest } from "../../scripts/lib/node-http.ts";
-import { startBundledBridge } from "../helpers/bundled-bridge.ts";
+import { startBundledBridge, writeEntry } from "../helpers/bundled-bridge.ts";
 import { FAKE_DISCORD_CLIENT_ID, FAKE_USERS, FakeDiscord, G, R } from "../helpers/fake-discord.ts";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const alice = FAKE_USERS.alice!;
 const bob = FAKE_USERS.bob!;
 
@@ -140,23 +138,8 @@ beforeAll(async () => {
     roleGuilds: [G.main],
     groups: { moderators: { guild: G.main, anyRole: [R.mod] } },
   };
-  const entry = join(work, "entry");
-  mkdirSync(entry);
-  writeFileSync(join(entry, "config.json"), JSON.stringify(config, null, 2));
-  const src = (path: string) => JSON.stringify(join(ROOT, "src", path));
-  writeFileSync(
-    join(entry, "worker.ts"),
-    [
-      `import { createWorker } from ${src("worker.ts")};`,
-      `import rawConfig from "./config.json";`,
-      `export { CodeStore } from ${src("codes/store.ts")};`,
-      `export { KeyKeeper } from ${src("keys/keeper.ts")};`,
-      `export default createWorker(rawConfig);`,
-      "",
-    ].join("\n"),
-  );
   // No issuer in the configuration: the bridge is the loopback origin it is reached at.
-  ({ mf, origin: bridge } = await startBundledBridge(join(entry, "worker.ts"), work, fake));
+  ({ mf, origin: bridge } = await startBundledBridge(writeEntry(work, config), work, fake));
 
   eocApp = expressApp(eocOrigin, EOC.clientId);
   eocPostApp = expressApp(eocPostOrigin, EOC_POST.clientId, { response_mode: "form_post" });
