@@ -1,6 +1,7 @@
 // GET|POST /authorize (OIDC Core 3.1.2): check the client and redirect_uri (errors are a page), then
 // the request (errors go back to the client), seal it into Discord's `state`, bind it to this browser
 // with a cookie, and send the browser to Discord.
+import { findClient } from "../config";
 import { checkClientAndRedirect, type ClientAndRedirect } from "../checks/client";
 import { isForm, optional, readBody, readParams, rejectDuplicates, type Params } from "../checks/params";
 import { checkChallenge } from "../checks/pkce";
@@ -127,20 +128,22 @@ export async function authorizeCompat(request: Request & { params?: Record<strin
 }
 
 /** A request that must not be answered by a redirect (no checked client yet), logged and shown as a page. */
-function refusePage(err: OAuthError, requestId: string): Response {
-  logDenied("authorize", requestId, err);
+function refusePage(err: OAuthError, requestId: string, client?: string): Response {
+  logDenied("authorize", requestId, err, { client });
   return errorPage("This login request is not valid", err.description, requestId, err.status === 413 ? 413 : 400, "Go back to the application you came from and start the login from there; if it happens again, its operator must fix the application's settings.");
 }
 
 export async function authorize(request: Request, ctx: RequestContext): Promise<Response> {
-  let params: Params;
+  let params: Params | undefined;
   let target: ClientAndRedirect;
   try {
     params = await readParams(request);
     target = checkClientAndRedirect(ctx.settings, params);
   } catch (err) {
     if (!(err instanceof OAuthError)) throw err;
-    return refusePage(err, ctx.requestId);
+    // A registered client is named in the log (an unregistered redirect URI is its operator's mistake to find).
+    const named = params?.values.get("client_id");
+    return refusePage(err, ctx.requestId, named === undefined ? undefined : findClient(ctx.settings, named)?.clientId);
   }
 
   let valid: ValidRequest;

@@ -1,7 +1,7 @@
 // Every login outcome is one JSON line with client, Discord user id, result and reason; never a secret.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FAKE_DISCORD_CLIENT_SECRET, FAKE_USERS } from "../helpers/fake-discord";
-import { ACCESS, accessBasic, callback, codeFor, discordCode, redeem, startLogin } from "../helpers/bridge";
+import { ACCESS, accessBasic, accessParams, authorizeUrl, call, callback, codeFor, discordCode, redeem, startLogin } from "../helpers/bridge";
 
 let lines: string[] = [];
 beforeEach(() => {
@@ -57,5 +57,18 @@ describe("login logs", () => {
     expect(new Set(events().map((e) => e.request_id)).size).toBe(events().length);
     expect(events()[0]).toMatchObject({ client: "access", discord_user_id: null });
     expect(lines.join("\n")).not.toContain("wrong");
+  });
+
+  it("an unregistered redirect URI names its (registered) client, so the operator can find the mistake; an unknown client id is not echoed", async () => {
+    const res = await call(authorizeUrl(accessParams({ redirect_uri: `${ACCESS.redirectUri} ` })));
+    expect(res.status).toBe(400);
+    const ref = /Reference: <code>([\w-]{8})<\/code>/.exec(await res.text())?.[1];
+    await call(authorizeUrl(accessParams({ client_id: "made-up-client", redirect_uri: "https://evil.example/cb" })));
+    expect(events().map((e) => [e.step, e.result, e.client, e.reason, e.error])).toEqual([
+      ["authorize", "denied", "access", "unregistered_redirect_uri", "invalid_request"],
+      ["authorize", "denied", null, "unknown_client", "invalid_client"],
+    ]);
+    expect(events()[0]!.request_id).toBe(ref);
+    expect(lines.join("\n")).not.toContain("made-up-client");
   });
 });
