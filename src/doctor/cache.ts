@@ -86,3 +86,8 @@ export async function remoteReport(ctx: RequestContext): Promise<{ report: Remot
     throw err;
   }
 }
+
+/** For tests: forget this isolate's memo (the Cache API and the CodeStore's gate still remember). */
+export function clearDoctorMemo(): void {
+  memo.clear();
+}
