@@ -17,8 +17,8 @@ export interface BundledBridge {
   readonly origin: string;
 }
 
-/** Bundle `entry` into `work`/dist and start it; `discord` is the fake Discord's origin. */
-export async function startBundledBridge(entry: string, work: string, discord: string): Promise<BundledBridge> {
+/** Bundle `entry` into `work`/dist and start it; `discord` is the fake Discord's origin; `bindings` add to or replace the Worker's vars and secrets. */
+export async function startBundledBridge(entry: string, work: string, discord: string, bindings: Record<string, string> = {}): Promise<BundledBridge> {
   const dist = join(work, "dist");
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--config", join(ROOT, "wrangler.toml"), "--outdir", dist, entry], {
     cwd: ROOT,
@@ -38,6 +38,7 @@ export async function startBundledBridge(entry: string, work: string, discord: s
       DISCORD_CLIENT_SECRET: FAKE_DISCORD_CLIENT_SECRET,
       DISCORD_API_BASE: `${discord}/api/v10`,
       DISCORD_AUTHORIZE_URL: `${discord}/oauth2/authorize`,
+      ...bindings,
     },
     handleRuntimeStdio: (stdout, stderr) => {
       stdout.resume();
