@@ -5,8 +5,9 @@
 // code for tests to count (bot calls under the code of the user's latest login).
 // The self-check's calls (the client-credentials grant and its revoke, /applications/@me, the bot's own
 // user and memberships) are logged under APP_CALLS. Its faults: a wrong client secret (401
-// invalid_client), and a bot token "fake-bot-token!no-redirect!outside-<guildId>" (the application's
-// redirect URIs lack the bridge's callback; the bot is not in that guild); or, for Node tests, the
+// invalid_client), and a bot token "fake-bot-token!no-redirect!outside-<guildId>!app-429" (the application's
+// redirect URIs lack the bridge's callback; the bot is not in that guild; /applications/@me is
+// rate-limited for 30 s); or, for Node tests, the
 // instance's `redirectUris` and `botGuilds`.
 
 export const FAKE_DISCORD_CLIENT_ID = "111111111111111111";
@@ -200,6 +201,7 @@ export class FakeDiscord {
       const faults = this.#bot(request);
       this.#log(APP_CALLS, request, path);
       if (!faults) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      if (faults.includes("app-429")) return rateLimited();
       const redirectUris = faults.includes("no-redirect") ? this.redirectUris.filter((u) => !u.endsWith("/callback")).concat("https://old-bridge.example.com/oauth/discord") : this.redirectUris;
       return json({ id: this.#clientId, name: "Fake application", icon: null, description: "", bot_public: false, bot_require_code_grant: false, flags: 0, redirect_uris: redirectUris, bot: { id: FAKE_BOT_ID, username: "fake-bot", discriminator: "0", bot: true } });
     }

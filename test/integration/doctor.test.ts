@@ -48,10 +48,10 @@ afterEach(() => {
 });
 
 /** GET /doctor from a Worker with the test configuration (or `config`) and these env overrides. */
-async function doctor(extraEnv: Record<string, string> = {}, config: unknown = fixture, init: RequestInit = {}): Promise<{ res: Response; body: Answer; text: string }> {
+async function doctor(extraEnv: Record<string, string> = {}, config: unknown = fixture, init: RequestInit = {}, origin = ISSUER): Promise<{ res: Response; body: Answer; text: string }> {
   const worker = createWorker(config);
   const ctx = createExecutionContext();
-  const res = await worker.fetch!(new Request(`${ISSUER}/doctor`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...extraEnv } as Env, ctx);
+  const res = await worker.fetch!(new Request(`${origin}/doctor`, init) as Request<unknown, IncomingRequestCfProperties>, { ...env, ...extraEnv } as Env, ctx);
   await waitOnExecutionContext(ctx);
   const text = await res.text();
   seen.push(text);
@@ -167,6 +167,26 @@ describe("GET /doctor", () => {
       expect(c.message).toContain("Discord refuses DISCORD_BOT_TOKEN (HTTP 401)");
       expect(c.fix).toContain("npx wrangler secret put DISCORD_BOT_TOKEN");
     }
+  });
+
+  it("Discord rate-limiting the check is a warning to try again, not a failure", async () => {
+    const { body } = await doctor({ DISCORD_BOT_TOKEN: `${FAKE_BOT_TOKEN}!app-429` });
+    expect(body.ok).toBe(true);
+    for (const id of ["discord_redirect", "bot_in_role_guilds"]) {
+      const c = check(body, id);
+      expect(c.status).toBe("warn");
+      expect(c.message).toContain("Discord rate-limited the check");
+      expect(c.fix).toBe("run the self-check again in a few minutes");
+    }
+  });
+
+  it("reached at another origin than the issuer: a warning naming the issuer", async () => {
+    const { body } = await doctor({}, fixture, {}, "https://bridge.other-host.test");
+    const c = check(body, "issuer");
+    expect(c.status).toBe("warn");
+    expect(c.message).toContain(`this bridge was reached at https://bridge.other-host.test, but its issuer is ${ISSUER}`);
+    expect(c.fix).toContain("Custom Domain");
+    expect(body.ok).toBe(true);
   });
 
   it("without a bot token the bot checks are skipped, saying how to enable them; 2 Discord calls", async () => {
