@@ -3,7 +3,7 @@
 // application without the bridge's callback and a bot outside a role guild (exit 1, each with its
 // fix), an unreachable one (one clean line, exit 1), and usage errors (exit 2).
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -98,6 +98,15 @@ describe("npm run doctor", () => {
     expect(run.stderr.trim().split("\n")).toEqual([`✘ cannot reach the bridge at ${url}: connection refused; start it with \`npm start\` or \`npm run dev\`, or pass --url <origin>`]);
     expect(run.stdout).toMatch(/^✔ dev\/config\.json is valid/);
     expect(run.stdout + run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("--remote: discovery at the bridge must name the configured issuer, else the fix says where", async () => {
+    const config = join(work, "config-with-issuer.json");
+    writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(join(ROOT, "dev/config.json"), "utf8")), issuer: "https://auth.example.org" }));
+    const { code, err } = await doctor("--remote", "--config", config, "--url", good.origin);
+    expect(code).toBe(1);
+    expect(err).toContain(`✘ discovery at ${good.origin} names the issuer ${good.origin}, not https://auth.example.org: clients reject every token (iss mismatch)`);
+    expect(err).toContain(`→ deploy the configuration you checked (\`npm run deploy\`), or set issuer in ${config} to ${good.origin}`);
   });
 
   it("--remote without an issuer says what to set, exit 1", async () => {
