@@ -47,7 +47,6 @@ export async function doctor(request: Request, ctx: RequestContext): Promise<Res
       keys: report.keys,
       discordCalls: report.discordCalls,
     },
-    { headers: { "Access-Control-Allow-Origin": "*" } },
   );
 }
 

@@ -238,6 +238,14 @@ describe("GET /doctor", () => {
     expect(text).not.toContain("clients");
   });
 
+  it("a deployed bridge without an issuer answers 503 with the issuer check", async () => {
+    const { issuer: _, ...withoutIssuer } = fixture;
+    const { res, body } = await doctor({}, withoutIssuer);
+    expect(res.status).toBe(503);
+    expect(body.checks.map((c) => `${c.id}:${c.status}`)).toEqual(["issuer:fail"]);
+    expect(check(body, "issuer").fix).toContain("set issuer in config.json");
+  });
+
   it("only GET", async () => {
     const { res } = await doctor({}, fixture, { method: "POST" });
     expect(res.status).toBe(405);
