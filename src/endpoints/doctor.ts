@@ -1,5 +1,5 @@
 // GET /doctor: the bridge's self-check, as JSON: { ok, checkedAt, cached, issuer, checks: [{ id, status,
-// message, fix? }], keys, discordCalls }. What costs nothing (the configuration, the issuer, the clients'
+// message, fix? }], keys, discordCalls }, or as a page for a browser (the landing page links it). What costs nothing (the configuration, the issuer, the clients'
 // redirect URIs) is checked on every request; what calls Discord or storage runs at most once every 5
 // minutes per configuration (src/doctor/cache.ts). No secret, token or Discord body is ever in it.
 // `npm run doctor` prints it; README "Self-check" lists every check and its fix.
@@ -8,7 +8,7 @@ import { remoteReport, DOCTOR_TTL_MS } from "../doctor/cache";
 import { ok, type Check } from "../doctor/check";
 import { checkClients } from "../doctor/clients";
 import { checkIssuer } from "../doctor/issuer";
-import { jsonResponse } from "../http";
+import { escapeHtml, htmlPage, jsonResponse } from "../http";
 
 const count = (checks: readonly Check[], status: Check["status"]) => checks.filter((c) => c.status === status).length;
 
@@ -36,17 +36,40 @@ export async function doctor(request: Request, ctx: RequestContext): Promise<Res
       }),
     );
   }
-  return jsonResponse(
-    {
-      ok: count(checks, "fail") === 0,
-      issuer,
-      checkedAt: report.checkedAt,
-      cached: source !== "run",
-      nextRunAfter: new Date(Date.parse(report.checkedAt) + DOCTOR_TTL_MS).toISOString(),
-      checks,
-      keys: report.keys,
-      discordCalls: report.discordCalls,
-    },
+  const answer = {
+    ok: count(checks, "fail") === 0,
+    issuer,
+    checkedAt: report.checkedAt,
+    cached: source !== "run",
+    nextRunAfter: new Date(Date.parse(report.checkedAt) + DOCTOR_TTL_MS).toISOString(),
+    checks,
+    keys: report.keys,
+    discordCalls: report.discordCalls,
+  };
+  if (prefersHtml(request)) return page(answer);
+  return jsonResponse(answer);
+}
+
+const MARK: Record<Check["status"], string> = { ok: "✔", warn: "⚠", fail: "✘", skipped: "–" };
+
+/** A browser's navigation asks for HTML first; `npm run doctor` and scripts ask for JSON. */
+function prefersHtml(request: Request): boolean {
+  const accept = request.headers.get("Accept") ?? "";
+  return accept.includes("text/html") && !accept.startsWith("application/json");
+}
+
+function page(answer: { ok: boolean; issuer: string; checkedAt: string; nextRunAfter: string; checks: readonly Check[] }): Response {
+  const rows = answer.checks
+    .map((c) => `<tr><td>${MARK[c.status]}</td><td><code>${escapeHtml(c.id)}</code></td><td>${escapeHtml(c.message)}${c.fix ? `<br><strong>Fix:</strong> ${escapeHtml(c.fix)}` : ""}</td></tr>`)
+    .join("\n");
+  return htmlPage(
+    "Self-check",
+    `<p>${answer.ok ? "No problem found." : `${count(answer.checks, "fail")} problem(s): see the fixes below.`}</p>
+<table>
+<tr><th></th><th>check</th><th>result</th></tr>
+${rows}
+</table>
+<p class="muted">Checked at ${escapeHtml(answer.checkedAt)}; the checks that call Discord run again after ${escapeHtml(answer.nextRunAfter)}. The same as JSON: <code>curl ${escapeHtml(answer.issuer)}/doctor</code>; with the checks only your machine can make: <code>npm run doctor -- --remote</code>.</p>`,
   );
 }
 

@@ -246,6 +246,16 @@ describe("GET /doctor", () => {
     expect(check(body, "issuer").fix).toContain("set issuer in config.json");
   });
 
+  it("a browser gets the same checks as a page, every message escaped", async () => {
+    const { res, text } = await doctor({ DISCORD_CLIENT_SECRET: WRONG_SECRET }, fixture, { headers: { Accept: "text/html,application/xhtml+xml,*/*;q=0.8" } });
+    expect(res.headers.get("Content-Type")).toBe("text/html; charset=utf-8");
+    expect(res.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
+    expect(text).toContain("1 problem(s)");
+    expect(text).toContain("<td>✘</td><td><code>discord_secret</code></td>");
+    expect(text).toContain("<strong>Fix:</strong> copy the Client Secret of application 111111111111111111 (Discord developer portal, OAuth2; &#34;Reset Secret&#34;");
+    expect(text).not.toContain(WRONG_SECRET);
+  });
+
   it("only GET", async () => {
     const { res } = await doctor({}, fixture, { method: "POST" });
     expect(res.status).toBe(405);
