@@ -4,6 +4,7 @@ import type { RequestContext } from "./context";
 import { authorize, authorizeCompat } from "./endpoints/authorize";
 import { callback } from "./endpoints/callback";
 import { discovery } from "./endpoints/discovery";
+import { doctor } from "./endpoints/doctor";
 import { jwks } from "./endpoints/jwks";
 import { landing } from "./endpoints/landing";
 import { token } from "./endpoints/token";
@@ -34,6 +35,8 @@ export const router = Router<Request, [RequestContext], Response>()
   .get("/", landing)
   .get("/.well-known/openid-configuration", discovery)
   .get("/jwks.json", jwks)
+  .get("/doctor", doctor)
+  .all("/doctor", methodNotAllowed("GET"))
   .get("/authorize", authorize)
   .post("/authorize", authorize)
   .all("/authorize", methodNotAllowed("GET, POST"))

@@ -2,6 +2,8 @@
 // be taken exactly once (RFC 6749 4.1.2: single use; only its SHA-256 is stored), and the state sent
 // through Discord completes exactly one callback (its id is claimed before any Discord call).
 // A login costs three DO requests: `claimState` and `put` at /callback, `take` at /token.
+// It also keeps the self-check's global gate (`doctorGate`, `doctorSave`): one real run per
+// configuration per DOCTOR_TTL, whichever isolate or location asks (src/doctor/cache.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { UserClaims } from "../tokens/claims";
 import { randomToken, sha256Base64url } from "./random";
@@ -29,6 +31,26 @@ export class CodeStore extends DurableObject<Env> {
     super(ctx, env);
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS codes (hash TEXT PRIMARY KEY, grant TEXT NOT NULL, expires_at INTEGER NOT NULL)");
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doctor (fingerprint TEXT PRIMARY KEY, started_at INTEGER NOT NULL, result TEXT)");
+  }
+
+  /**
+   * May a self-check of configuration `fingerprint` run now? Yes (and it is recorded as started) when
+   * none started in the last `ttlMs`; otherwise the last stored result (null while the first runs).
+   */
+  doctorGate(fingerprint: string, ttlMs: number): { run: true } | { run: false; result: string | null } {
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    sql.exec("DELETE FROM doctor WHERE started_at < ?", now - 86_400_000);
+    const row = sql.exec<{ started_at: number; result: string | null }>("SELECT started_at, result FROM doctor WHERE fingerprint = ?", fingerprint).toArray()[0];
+    if (row && row.started_at > now - ttlMs) return { run: false, result: row.result };
+    sql.exec("INSERT INTO doctor (fingerprint, started_at, result) VALUES (?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET started_at = excluded.started_at", fingerprint, now, row?.result ?? null);
+    return { run: true };
+  }
+
+  /** The result of the self-check run the gate let through. */
+  doctorSave(fingerprint: string, result: string): void {
+    this.ctx.storage.sql.exec("UPDATE doctor SET result = ? WHERE fingerprint = ?", result, fingerprint);
   }
 
   /** Record a state's id as used; false when it was used before. Kept until the state expires. */

@@ -1,4 +1,5 @@
-// A small typed Discord REST client: code exchange, current user, token revocation.
+// A small typed Discord REST client: code exchange, current user, token revocation, and the reads the
+// self-check makes (the client-credentials grant, the application as its bot sees it).
 // Base URL and fetch are injected (tests and the local stack point it at a fake Discord);
 // every call has a timeout, and every failure becomes a DiscordError with a stable kind.
 
@@ -17,6 +18,14 @@ export interface DiscordUser {
 
 /** A member's roles in one guild; null when the user is not a member. */
 export type GuildMember = { readonly roles: readonly string[] } | null;
+
+/** The application as `GET /applications/@me` shows it to its bot (only the fields we read). */
+export interface DiscordApplication {
+  readonly id: string;
+  readonly redirectUris: readonly string[];
+  /** The bot user's id, when Discord includes the bot. */
+  readonly botId: string | undefined;
+}
 
 export interface DiscordToken {
   readonly accessToken: string;
@@ -77,6 +86,37 @@ export class DiscordClient {
       throw new DiscordError("bad_response", "token response without access_token");
     }
     return { accessToken: token.access_token, scope: typeof token.scope === "string" ? token.scope : "" };
+  }
+
+  /**
+   * POST /oauth2/token (client_credentials): proves the client id and secret without a user. Discord
+   * answers 401 invalid_client when either is wrong. The token it gives should be revoked at once.
+   */
+  async clientCredentials(scope = "identify"): Promise<DiscordToken> {
+    const body = new URLSearchParams({ grant_type: "client_credentials", scope });
+    const json = await this.#call("/oauth2/token", { method: "POST", headers: this.#clientAuth(), body });
+    const token = json as { access_token?: unknown; scope?: unknown };
+    if (typeof token.access_token !== "string" || token.access_token === "") {
+      throw new DiscordError("bad_response", "token response without access_token");
+    }
+    return { accessToken: token.access_token, scope: typeof token.scope === "string" ? token.scope : "" };
+  }
+
+  /** GET /applications/@me with a bot token: the application's id, registered redirect URIs and bot. */
+  async getApplication(botToken: string): Promise<DiscordApplication> {
+    const json = (await this.#call("/applications/@me", { headers: { Authorization: `Bot ${botToken}` } })) as { id?: unknown; redirect_uris?: unknown; bot?: { id?: unknown } | null };
+    if (typeof json.id !== "string") throw new DiscordError("bad_response", "application without id");
+    const uris = json.redirect_uris ?? [];
+    if (!Array.isArray(uris) || !uris.every((u) => typeof u === "string")) throw new DiscordError("bad_response", "application redirect_uris is not a list of strings");
+    const botId = typeof json.bot?.id === "string" ? json.bot.id : undefined;
+    return { id: json.id, redirectUris: uris, botId };
+  }
+
+  /** GET /users/@me with a bot token: the bot user's id. */
+  async getBotUserId(botToken: string): Promise<string> {
+    const json = (await this.#call("/users/@me", { headers: { Authorization: `Bot ${botToken}` } })) as { id?: unknown };
+    if (typeof json.id !== "string" || !/^\d{1,20}$/.test(json.id)) throw new DiscordError("bad_response", "bot user without id");
+    return json.id;
   }
 
   /** GET /users/@me. */

@@ -79,6 +79,8 @@ ${row("ID token signature", c.idTokenSigningAlgNamed ? c.idTokenSigningAlg : `${
     `${demo}${intro(ctx)}
 <h2>2. In Cloudflare Access (Settings, Authentication, Add new: OpenID Connect)</h2>
 ${clients}
+<h2>Self-check</h2>
+<p><a href="/doctor">Self-check</a>: the bridge checks its Discord secret, its redirect at Discord, its bot, storage and signing keys, and says what to change and where (the result is kept for 5 minutes). <code>npm run doctor -- --remote</code> prints it, with the checks only your machine can make.</p>
 <h2>For other OpenID Connect clients</h2>
 ${discoveryLine(issuer)}
 <p class="muted">Issuer <code>${escapeHtml(issuer)}</code>. Signing keys rotate every ${settings.keys.rotationPeriodDays} days; public keys at <code>${escapeHtml(issuer)}/jwks.json</code>.</p>`,

@@ -55,6 +55,11 @@ export class KeyKeeper extends DurableObject<Env> {
     });
   }
 
+  /** The revision of the set it last wrote (null: none yet): a read only, for the self-check. */
+  async revision(): Promise<number | null> {
+    return (await this.ctx.storage.get<KeySet>("keyset"))?.revision ?? null;
+  }
+
   /**
    * One rotation step at `now` (the scheduled handler). Writes only when something changed. Answers
    * with what changed, not the set (which carries the reserve: no need to copy it back to the caller).

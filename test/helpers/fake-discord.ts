@@ -3,10 +3,20 @@
 // The Discord code a test sends to /callback picks the user and the fault: "alice~<nonce>",
 // "fault:token-500~<nonce>" (as alice), "dave!member-500~<nonce>". Every call is logged under that
 // code for tests to count (bot calls under the code of the user's latest login).
+// The self-check's calls (the client-credentials grant and its revoke, /applications/@me, the bot's own
+// user and memberships) are logged under APP_CALLS. Its faults: a wrong client secret (401
+// invalid_client), and a bot token "fake-bot-token!no-redirect!outside-<guildId>!app-429" (the application's
+// redirect URIs lack the bridge's callback; the bot is not in that guild; /applications/@me is
+// rate-limited for 30 s); or, for Node tests, the
+// instance's `redirectUris` and `botGuilds`.
 
 export const FAKE_DISCORD_CLIENT_ID = "111111111111111111";
 export const FAKE_DISCORD_CLIENT_SECRET = "fake-discord-client-secret";
 export const FAKE_BOT_TOKEN = "fake-bot-token";
+/** The fake application's bot user (like a modern Discord application, it has the application's id). */
+export const FAKE_BOT_ID = FAKE_DISCORD_CLIENT_ID;
+/** The key the self-check's calls are logged under (see FakeDiscord.calls). */
+export const APP_CALLS = "app";
 
 /** Guilds and roles the fake users belong to. */
 export const G = { main: "300000000000000001", art: "300000000000000002", other: "300000000000000004" } as const;
@@ -94,9 +104,20 @@ export class FakeDiscord {
   readonly #clientId: string;
   readonly #clientSecret: string;
 
+  /** The application's registered redirect URIs, as GET /applications/@me lists them. */
+  redirectUris: string[] = ["https://bridge.test/callback"];
+  /** The guilds the application's bot is in. */
+  botGuilds: string[] = Object.values(G);
+
   constructor(clientId = FAKE_DISCORD_CLIENT_ID, clientSecret = FAKE_DISCORD_CLIENT_SECRET) {
     this.#clientId = clientId;
     this.#clientSecret = clientSecret;
+  }
+
+  /** The faults named after a bot token ("fake-bot-token!no-redirect"), or undefined for no bot token of ours. */
+  #bot(request: Request): string[] | undefined {
+    const [token, ...faults] = (request.headers.get("Authorization") ?? "").replace(/^Bot /, "").split("!");
+    return request.headers.get("Authorization")?.startsWith("Bot ") && token === FAKE_BOT_TOKEN ? faults : undefined;
   }
 
   /** Calls made for one Discord code (including calls with the tokens it produced). */
@@ -132,6 +153,15 @@ export class FakeDiscord {
 
     if (request.method === "POST" && path === "/oauth2/token") {
       const form = new URLSearchParams(await request.text());
+      if (form.get("grant_type") === "client_credentials") {
+        // A token for the application's owner, no user involved: proves the client id and secret.
+        this.#log(APP_CALLS, request, path);
+        if (!this.#clientOk(request)) return json({ error: "invalid_client" }, 401);
+        const accessToken = `fake-app-${crypto.randomUUID()}`;
+        const scope = form.get("scope") ?? "identify";
+        this.#tokens.set(accessToken, { code: APP_CALLS, grant: { user: "alice", fault: undefined, scope }, revoked: false });
+        return json({ access_token: accessToken, token_type: "Bearer", expires_in: 604800, scope });
+      }
       const code = form.get("code") ?? "";
       this.#log(code, request, path);
       if (!this.#clientOk(request)) return json({ error: "invalid_client" }, 401);
@@ -165,6 +195,21 @@ export class FakeDiscord {
         entry.revoked = true;
       }
       return this.#clientOk(request) ? new Response(null, { status: 200 }) : json({ error: "invalid_client" }, 401);
+    }
+
+    if (request.method === "GET" && path === "/applications/@me") {
+      const faults = this.#bot(request);
+      this.#log(APP_CALLS, request, path);
+      if (!faults) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      if (faults.includes("app-429")) return rateLimited();
+      const redirectUris = faults.includes("no-redirect") ? this.redirectUris.filter((u) => !u.endsWith("/callback")).concat("https://old-bridge.example.com/oauth/discord") : this.redirectUris;
+      return json({ id: this.#clientId, name: "Fake application", icon: null, description: "", bot_public: false, bot_require_code_grant: false, flags: 0, redirect_uris: redirectUris, bot: { id: FAKE_BOT_ID, username: "fake-bot", discriminator: "0", bot: true } });
+    }
+
+    if (request.method === "GET" && path === "/users/@me" && request.headers.get("Authorization")?.startsWith("Bot ")) {
+      this.#log(APP_CALLS, request, path);
+      if (!this.#bot(request)) return json({ message: "401: Unauthorized", code: 0 }, 401);
+      return json({ id: FAKE_BOT_ID, username: "fake-bot", global_name: null, avatar: null, discriminator: "0", bot: true });
     }
 
     if (request.method === "GET" && path === "/users/@me") {
@@ -213,8 +258,16 @@ export class FakeDiscord {
         if (!entry) return json({ message: "401: Unauthorized", code: 0 }, 401);
         if (!hasScope(entry.grant, "guilds.members.read")) return missingScope("guilds.members.read");
       } else {
-        if (request.headers.get("Authorization") !== `Bot ${FAKE_BOT_TOKEN}`) return json({ message: "401: Unauthorized", code: 0 }, 401);
+        const faults = this.#bot(request);
+        if (!faults) return json({ message: "401: Unauthorized", code: 0 }, 401);
         const userId = botMember![2]!;
+        if (userId === FAKE_BOT_ID) {
+          // The bot reading its own membership: like Discord, a guild it is not in answers Missing Access.
+          const guildId = botMember![1]!;
+          this.#log(APP_CALLS, request, "/guilds/{id}/members/{bot}");
+          if (!this.botGuilds.includes(guildId) || faults.includes(`outside-${guildId}`)) return json({ message: "Missing Access", code: 50001 }, 403);
+          return json({ user: { id: FAKE_BOT_ID, username: "fake-bot", bot: true }, roles: [], nick: null, joined_at: "2024-01-01T00:00:00.000000+00:00", deaf: false, mute: false, flags: 0 });
+        }
         // Outside a login (e.g. an app's live membership check), the user is looked up by id and the
         // call is logged under "bot:<userId>".
         const known = Object.entries(FAKE_USERS).find(([, u]) => u.id === userId);

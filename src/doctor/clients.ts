@@ -1,0 +1,37 @@
+// clients: each client's redirect URIs look like what its software sends. Only what is certainly
+// wrong fails (an Access callback that is not Access's, the bridge's own callback); the rest warns.
+import type { Settings } from "../config";
+import { ok, fail, warn, type Check } from "./check";
+
+const ACCESS_CALLBACK = /^https:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?\.cloudflareaccess\.com\/cdn-cgi\/access\/callback$/;
+const ACCESS_FIX = "Cloudflare Access sends exactly https://<team>.cloudflareaccess.com/cdn-cgi/access/callback (your team domain: Zero Trust, Settings, Custom Pages); put that in redirectUris in config.json, then `npm run deploy`";
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function problem(settings: Settings, issuer: string, id: string, uri: string): Check | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return undefined; // validated at start-up
+  }
+  const where = `client ${id}: redirect URI ${uri}`;
+  if (url.hostname === "cloudflareaccess.com" || url.hostname.endsWith(".cloudflareaccess.com") || url.hostname.includes("cloudflareaccess")) {
+    if (url.hostname === "your-team.cloudflareaccess.com") return fail(`client:${id}`, `${where} is the example's placeholder`, ACCESS_FIX);
+    if (!ACCESS_CALLBACK.test(uri)) return fail(`client:${id}`, `${where} is not Access's callback`, ACCESS_FIX);
+    return undefined;
+  }
+  if (url.pathname === "/cdn-cgi/access/callback") return warn(`client:${id}`, `${where} is Access's callback path on a host other than <team>.cloudflareaccess.com`, ACCESS_FIX);
+  if (url.origin === issuer) {
+    return fail(`client:${id}`, `${where} is on the bridge itself (${issuer}/callback is Discord's redirect, not a client's)`, "use the client's own callback URL (for Access: https://<team>.cloudflareaccess.com/cdn-cgi/access/callback) in config.json, then `npm run deploy`");
+  }
+  const local = settings.issuer === undefined || LOOPBACK.test(new URL(issuer).hostname);
+  if (!local && LOOPBACK.test(url.hostname)) return warn(`client:${id}`, `${where} is a loopback address on a deployed bridge: only a browser on that same machine can finish a login`, "use the client's public callback URL in config.json");
+  return undefined;
+}
+
+export function checkClients(settings: Settings, issuer: string): Check[] {
+  const found = settings.clients.flatMap((c) => c.redirectUris.map((u) => problem(settings, issuer, c.clientId, u)).filter((p): p is Check => p !== undefined));
+  if (found.length > 0) return found;
+  const count = settings.clients.reduce((n, c) => n + c.redirectUris.length, 0);
+  return [ok("clients", `the ${count} redirect URI(s) of ${settings.clients.length} client(s) look right`)];
+}
