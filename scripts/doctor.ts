@@ -7,6 +7,9 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { parseArgs } from "node:util";
+import { validateConfig, type BridgeConfig } from "../src/config.ts";
+import { checkClients } from "../src/doctor/clients.ts";
+import { ConfigError } from "../src/errors.ts";
 import { consoleIo, runCheck, type Io } from "./check.ts";
 import { DEFAULT_CONFIG, FileProblem, readJsonFile } from "./lib/config-file.ts";
 import { isMain } from "./lib/main.ts";
@@ -113,6 +116,7 @@ export async function runDoctor(args: readonly string[], io: Io = consoleIo, cwd
   const path = named ?? DEFAULT_CONFIG;
   const fullPath = isAbsolute(path) ? path : join(cwd, path);
   let configuredIssuer: string | undefined;
+  let config: BridgeConfig | undefined;
   if (!remote && named === undefined && !existsSync(fullPath)) {
     io.out(`⚠ no ${path}: only the running bridge is checked (\`npm start\` runs dev/config.json)`);
   } else {
@@ -120,8 +124,9 @@ export async function runDoctor(args: readonly string[], io: Io = consoleIo, cwd
     try {
       const raw = readJsonFile(fullPath) as { issuer?: unknown } | null;
       if (typeof raw?.issuer === "string") configuredIssuer = raw.issuer;
+      config = validateConfig(raw);
     } catch (err) {
-      if (!(err instanceof FileProblem)) throw err;
+      if (!(err instanceof FileProblem) && !(err instanceof ConfigError)) throw err;
     }
   }
 
@@ -153,7 +158,10 @@ export async function runDoctor(args: readonly string[], io: Io = consoleIo, cwd
       print(io, { id: "doctor", status: "fail", message: `${base}/doctor answered HTTP ${doctor.status} without a self-check: the bridge there predates it`, fix: "deploy this version with `npm run deploy`" });
       return 1;
     }
-    for (const check of answer.checks) {
+    // The clients are checked here from config.json (the bridge may keep their names private).
+    const clientCheck = (id: string) => id === "clients" || id.startsWith("client:");
+    const checks = config ? [...answer.checks.filter((c) => !clientCheck(c.id)), ...checkClients(config, base)] : answer.checks;
+    for (const check of checks) {
       print(io, check);
       if (check.status === "fail") failed++;
     }

@@ -1,13 +1,15 @@
 // clients: each client's redirect URIs look like what its software sends. Only what is certainly
 // wrong fails (an Access callback that is not Access's, the bridge's own callback); the rest warns.
-import type { Settings } from "../config";
+import type { BridgeConfig } from "../config";
+
+type ClientsConfig = Pick<BridgeConfig, "issuer" | "clients">;
 import { ok, fail, warn, type Check } from "./check";
 
 const ACCESS_CALLBACK = /^https:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?\.cloudflareaccess\.com\/cdn-cgi\/access\/callback$/;
 const ACCESS_FIX = "Cloudflare Access sends exactly https://<team>.cloudflareaccess.com/cdn-cgi/access/callback (your team domain: Zero Trust, Settings, Custom Pages); put that in redirectUris in config.json, then `npm run deploy`";
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
-function problem(settings: Settings, issuer: string, id: string, uri: string): Check | undefined {
+function problem(settings: ClientsConfig, issuer: string, id: string, uri: string): Check | undefined {
   let url: URL;
   try {
     url = new URL(uri);
@@ -29,9 +31,21 @@ function problem(settings: Settings, issuer: string, id: string, uri: string): C
   return undefined;
 }
 
-export function checkClients(settings: Settings, issuer: string): Check[] {
+export function checkClients(settings: ClientsConfig, issuer: string): Check[] {
   const found = settings.clients.flatMap((c) => c.redirectUris.map((u) => problem(settings, issuer, c.clientId, u)).filter((p): p is Check => p !== undefined));
   if (found.length > 0) return found;
   const count = settings.clients.reduce((n, c) => n + c.redirectUris.length, 0);
   return [ok("clients", `the ${count} redirect URI(s) of ${settings.clients.length} client(s) look right`)];
+}
+
+/**
+ * The clients' checks for a bridge whose operator keeps client settings private (landingPage not
+ * "full"): how many problems, not which clients; `npm run doctor` names them from config.json.
+ */
+export function withoutClientNames(checks: readonly Check[], landingPage: string): Check[] {
+  const problems = checks.filter((c) => c.status !== "ok");
+  if (problems.length === 0) return [...checks];
+  const status = problems.some((c) => c.status === "fail") ? "fail" : "warn";
+  const check = { id: "clients", message: `${problems.length} problem(s) with clients' redirect URIs, not named here (landingPage is "${landingPage}")`, fix: "run `npm run doctor` on your machine: it checks config.json's clients itself and names them" };
+  return [status === "fail" ? fail(check.id, check.message, check.fix) : warn(check.id, check.message, check.fix)];
 }

@@ -6,7 +6,7 @@
 import type { RequestContext } from "../context";
 import { remoteReport, DOCTOR_TTL_MS } from "../doctor/cache";
 import { ok, type Check } from "../doctor/check";
-import { checkClients } from "../doctor/clients";
+import { checkClients, withoutClientNames } from "../doctor/clients";
 import { checkIssuer } from "../doctor/issuer";
 import { escapeHtml, htmlPage, jsonResponse } from "../http";
 
@@ -19,7 +19,7 @@ export async function doctor(request: Request, ctx: RequestContext): Promise<Res
     ok("config", `config.json and the Worker's vars and secrets are valid: ${settings.clients.length} client(s), Discord application ${settings.discord.clientId}`),
     checkIssuer(settings, issuer, request),
     ...report.checks,
-    ...checkClients(settings, issuer),
+    ...(settings.landingPage === "full" ? checkClients(settings, issuer) : withoutClientNames(checkClients(settings, issuer), settings.landingPage)),
   ];
   if (source === "run") {
     console.log(

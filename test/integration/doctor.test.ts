@@ -227,6 +227,12 @@ describe("GET /doctor", () => {
     expect(access.fix).toContain("https://<team>.cloudflareaccess.com/cdn-cgi/access/callback");
     expect(check(body, "client:outline").status).toBe("fail");
     expect(body.checks.some((c) => c.id === "clients")).toBe(false);
+    // An operator who keeps client settings private (landingPage not "full"): counted, not named.
+    const { body: quiet } = await doctor({}, { ...fixture, clients, landingPage: "minimal" });
+    expect(quiet.checks.filter((c) => c.id.startsWith("client"))).toEqual([
+      expect.objectContaining({ id: "clients", status: "fail", message: expect.stringContaining("2 problem(s) with clients' redirect URIs, not named here"), fix: expect.stringContaining("npm run doctor") }),
+    ]);
+    expect(JSON.stringify(quiet)).not.toMatch(/team\.cloudflareaccess\.com\/callback|"access"|outline/);
   });
 
   it("an invalid configuration answers 503 with the config check, naming no field", async () => {
