@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { consoleIo, runCheck, type Io } from "./check.ts";
 import { runKeys, wranglerKv, type KvAccess } from "./keys.ts";
 import { isMain, runMain } from "./lib/main.ts";
-import { optionLines, UsageError, WRANGLER, wranglerArgs, wranglerFailure, WranglerFailed, type WranglerOptions } from "./lib/wrangler.ts";
+import { commandArgs, optionLines, WRANGLER, wranglerFailure, WranglerFailed, type WranglerOptions } from "./lib/wrangler.ts";
 
 export interface DeploySteps {
   readonly check: (io: Io) => number;
@@ -46,20 +46,9 @@ export const realSteps: DeploySteps = {
 };
 
 export async function runDeploy(argv: readonly string[], steps: DeploySteps = realSteps, io: Io = consoleIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = wranglerArgs(argv, DEPLOY_OPTIONS, { help: { type: "boolean", short: "h" } });
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`✘ ${err.message}`);
-    io.err(DEPLOY_USAGE);
-    return 2;
-  }
-  const { values, args, own } = parsed;
-  if (own.help) {
-    io.out(DEPLOY_USAGE);
-    return 0;
-  }
+  const parsed = commandArgs(argv, DEPLOY_OPTIONS, DEPLOY_USAGE, io);
+  if (typeof parsed === "number") return parsed;
+  const { values, args } = parsed;
   const check = steps.check(io);
   if (check !== 0) {
     io.err("  (not deployed: nothing was written and wrangler did not run)");

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { consoleIo, runCheck, type Io } from "./check.ts";
 import { DEFAULT_CONFIG } from "./lib/config-file.ts";
 import { isMain, runMain } from "./lib/main.ts";
-import { optionLines, UsageError, WRANGLER, wranglerArgs, wranglerFailure, WranglerFailed, type WranglerOptions } from "./lib/wrangler.ts";
+import { commandArgs, optionLines, WRANGLER, wranglerFailure, WranglerFailed, type WranglerOptions } from "./lib/wrangler.ts";
 import { parseToml, tableAt, TomlProblem } from "./lib/wrangler-toml.ts";
 
 export interface DevSteps {
@@ -79,19 +79,8 @@ function wranglerDev(args: readonly string[]): Promise<number> {
 export const realDevSteps: DevSteps = { check: (args, io, cwd) => runCheck(args, io, cwd), wrangler: wranglerDev };
 
 export async function runDev(argv: readonly string[], steps: DevSteps = realDevSteps, io: Io = consoleIo, cwd = "."): Promise<number> {
-  let parsed;
-  try {
-    parsed = wranglerArgs(argv, DEV_OPTIONS, { help: { type: "boolean", short: "h" } });
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`✘ ${err.message}`);
-    io.err(DEV_USAGE);
-    return 2;
-  }
-  if (parsed.own.help) {
-    io.out(DEV_USAGE);
-    return 0;
-  }
+  const parsed = commandArgs(argv, DEV_OPTIONS, DEV_USAGE, io);
+  if (typeof parsed === "number") return parsed;
   const checked = steps.check(["--local", bundledConfig(cwd)], io, cwd);
   if (checked !== 0) {
     io.err("  (wrangler dev was not started)");

@@ -69,6 +69,26 @@ export function wranglerArgs(argv: readonly string[], options: WranglerOptions, 
   return { values, args, own };
 }
 
+/**
+ * wranglerArgs with the command's `--help`; a usage mistake is printed with `usage` and becomes exit
+ * code 2, `--help` prints `usage` and becomes 0.
+ */
+export function commandArgs(argv: readonly string[], options: WranglerOptions, usage: string, io: { out(line: string): void; err(line: string): void }): { values: ParsedValues; args: string[] } | number {
+  try {
+    const { values, args, own } = wranglerArgs(argv, options, { help: { type: "boolean", short: "h" } });
+    if (own.help) {
+      io.out(usage);
+      return 0;
+    }
+    return { values, args };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`✘ ${err.message}`);
+    io.err(usage);
+    return 2;
+  }
+}
+
 /** A wrangler call that failed: `lines` is what to print (the first names the call), `hint` what to do next. */
 export class WranglerFailed extends Error {
   constructor(
