@@ -23,7 +23,7 @@ function wantsHtml(request: Request): boolean {
 function notSetUp(request: Request, requestId: string, reason: "config_invalid" | "issuer_missing"): Response {
   logRefused(requestId, new URL(request.url).pathname, 503, reason, "server_error");
   // The self-check says what is wrong in general, and where to find the details; never the field.
-  if (new URL(request.url).pathname === "/doctor" && request.method === "GET") return doctorNotSetUp(reason);
+  if (new URL(request.url).pathname === "/doctor" && request.method === "GET") return doctorNotSetUp(reason, requestId);
   const message = "This login service is not set up correctly. Its operator has been told, in the service's log.";
   if (wantsHtml(request)) return errorPage("This login service is not available", message, requestId, 503, "Try again later, or ask the people who run the application you came from.");
   return oauthErrorResponse(new OAuthError("server_error", message, { status: 503, detail: reason }), requestId);

@@ -74,10 +74,10 @@ ${rows}
 }
 
 /** The answer of a bridge whose configuration is invalid: which field is in the log, not here. */
-export function doctorNotSetUp(reason: "config_invalid" | "issuer_missing"): Response {
+export function doctorNotSetUp(reason: "config_invalid" | "issuer_missing", requestId: string): Response {
   const check: Check =
     reason === "config_invalid"
       ? { id: "config", status: "fail", message: "the configuration (config.json, or a Worker var or secret) is invalid: every request gets a 503; the Worker's log names the field (event config_invalid)", fix: "run `npm run check`, correct what it names, then `npm run deploy` (a missing secret: `npx wrangler secret put DISCORD_CLIENT_SECRET`)" }
       : { id: "issuer", status: "fail", message: "config.json has no issuer, so a deployed bridge answers no request", fix: "set issuer in config.json to the origin the Worker is served at (`npm run client -- add ... --issuer <origin>` or by hand), then `npm run deploy`" };
-  return jsonResponse({ ok: false, checkedAt: new Date().toISOString(), cached: false, checks: [check], keys: [], discordCalls: 0 }, { status: 503 });
+  return jsonResponse({ ok: false, checkedAt: new Date().toISOString(), cached: false, checks: [check], keys: [], discordCalls: 0, request_id: requestId }, { status: 503 });
 }

@@ -242,6 +242,10 @@ describe("GET /doctor", () => {
     expect(check(body, "config").status).toBe("fail");
     expect(check(body, "config").fix).toContain("npm run check");
     expect(text).not.toContain("clients");
+    // Traceable like every error: its request id is in the request's log line.
+    const id = (body as unknown as { request_id?: string }).request_id;
+    expect(id).toMatch(/^[\w-]{8}$/);
+    expect(logged.join("\n")).toContain(`"request_id":"${id}"`);
   });
 
   it("a deployed bridge without an issuer answers 503 with the issuer check", async () => {
