@@ -20,12 +20,12 @@ import { mintAccessToken, mintIdToken } from "../tokens/mint";
  * RS256 key yet (deployed without \`npm run deploy\`, so nobody made one ahead of time), is signed with
  * ES256 as before RS256 became the default, with a warning; a client that names RS256 gets a 503.
  */
-async function clientSigner(env: Env, client: ClientConfig): Promise<Signer> {
+async function clientSigner(env: Env, client: ClientConfig, requestId: string): Promise<Signer> {
   try {
     return await signerFor(env, client.idTokenSigningAlg);
   } catch (err) {
     if (client.idTokenSigningAlgNamed || !(err instanceof OAuthError) || err.detail !== `no_${client.idTokenSigningAlg}_key`) throw err;
-    console.warn(JSON.stringify({ event: "signing_fallback", client: client.clientId, wanted: client.idTokenSigningAlg, used: "ES256", hint: `no ${client.idTokenSigningAlg} key: run \`${STOCK_COMMAND}\`` }));
+    console.warn(JSON.stringify({ event: "signing_fallback", client: client.clientId, wanted: client.idTokenSigningAlg, used: "ES256", hint: `no ${client.idTokenSigningAlg} key: run \`${STOCK_COMMAND}\``, request_id: requestId }));
     return signerFor(env, "ES256");
   }
 }
@@ -50,7 +50,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     if (grant.redirectUri !== redirectUri) throw new OAuthError("invalid_grant", "redirect_uri does not match the authorization request", { detail: "redirect_uri_mismatch" });
     await verifyPkce(verifier, grant.codeChallenge);
 
-    const signer = await clientSigner(ctx.env, client);
+    const signer = await clientSigner(ctx.env, client, ctx.requestId);
     const idToken = await mintIdToken(signer, {
       issuer: ctx.issuer,
       clientId: client.clientId,
@@ -65,7 +65,7 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
       ctx.issuer,
     );
     if (overBudget(idToken)) {
-      console.warn(JSON.stringify({ event: "claim_budget_exceeded", client: client.clientId, discord_user_id: grant.sub, id_token_bytes: idToken.length, budget_bytes: ID_TOKEN_BUDGET_BYTES, hint: "set guilds.include in config.json" }));
+      console.warn(JSON.stringify({ event: "claim_budget_exceeded", client: client.clientId, discord_user_id: grant.sub, id_token_bytes: idToken.length, budget_bytes: ID_TOKEN_BUDGET_BYTES, hint: "set guilds.include in config.json", request_id: ctx.requestId }));
     }
     logLogin({ step: "token", result: "token_issued", requestId: ctx.requestId, client: client.clientId, discordUserId: grant.sub });
     return jsonResponse({

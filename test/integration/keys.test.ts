@@ -127,7 +127,7 @@ describe("key bootstrap", () => {
     expect(decodeProtectedHeader(fallback).alg).toBe("ES256");
     await jwtVerify(fallback, await liveJwks(), { issuer: ISSUER, audience: GRAFANA.clientId });
     const warnings = warn.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>);
-    expect(warnings).toContainEqual({ event: "signing_fallback", client: GRAFANA.clientId, wanted: "RS256", used: "ES256", hint: "no RS256 key: run `npm run keys -- stock --remote`" });
+    expect(warnings).toContainEqual({ event: "signing_fallback", client: GRAFANA.clientId, wanted: "RS256", used: "ES256", hint: "no RS256 key: run `npm run keys -- stock --remote`", request_id: expect.stringMatching(/^[\w-]{8}$/) });
 
     // The operator runs `npm run keys -- stock`: RSA keys land in the reserve. The next reader sees a key
     // the keeper can put in use, and the keeper publishes the first one; the ES256 key stays the same.
