@@ -191,7 +191,7 @@ describe("bounds", () => {
     }
     // The cap was what bound it (400 logins a day, kept up to 3 days, would be more).
     expect(result.at(-1)!.rows).toBe(cap);
-  });
+  }, 30_000);
 
   it(`holds at most LEDGER_MAX_ROWS (${LEDGER_MAX_ROWS}) rows, evicting those closest to expiry, never the newest`, async () => {
     const result = await runInDurableObject(store(), (_, state) => {
@@ -224,7 +224,7 @@ describe("bounds", () => {
     expect(result.counted).toBe(LEDGER_MAX_ROWS);
     expect(result.first).toBe(userId(result.extra + 1));
     expect(result.newest).toBe(1);
-  });
+  }, 30_000);
 
   it("sweeps at most LEDGER_SWEEP_ROWS expired rows a write", async () => {
     const left = await runInDurableObject(store(), (_, state) => {
