@@ -30,7 +30,16 @@ export interface ClientConfig {
    * `email_verified: true`), so Access can still tell them apart. Undefined: send no email at all.
    */
   readonly syntheticEmailDomain: string | undefined;
+  /**
+   * How long a login to this client lasts (its session length in Cloudflare Access, say): the login
+   * ledger keeps each user's entry this long after their last login (src/ledger/).
+   */
+  readonly sessionHours: number;
 }
+
+/** clients[].sessionHours when config.json names none, and its range. */
+export const DEFAULT_SESSION_HOURS = 24;
+export const MAX_SESSION_HOURS = 24 * 30;
 
 /** An operator-named group: members of `guild`, optionally only those with any of `anyRole`. */
 export interface GroupAlias {
@@ -171,8 +180,8 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     problems.push(`${path} must be an object`);
     return undefined;
   }
-  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg", "requireGuilds", "requireRoles", "joinUrl", "syntheticEmailDomain"], path, problems);
-  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg, requireGuilds, requireRoles, joinUrl, syntheticEmailDomain } = raw;
+  checkKeys(raw, ["clientId", "name", "redirectUris", "clientSecretHash", "requirePkce", "idTokenSigningAlg", "requireGuilds", "requireRoles", "joinUrl", "syntheticEmailDomain", "sessionHours"], path, problems);
+  const { clientId, name, redirectUris, clientSecretHash, requirePkce, idTokenSigningAlg, requireGuilds, requireRoles, joinUrl, syntheticEmailDomain, sessionHours } = raw;
   const guilds = checkSnowflakes(requireGuilds, `${path}.requireGuilds`, problems);
   const roles = checkStrings(requireRoles, `${path}.requireRoles`, problems, /^(\d{17,20}:\d{17,20}|[A-Za-z0-9_.-]{1,64})$/, '"<guildId>:<roleId>" or a groups alias name');
   const join = joinUrl === undefined ? undefined : checkUrl(joinUrl, `${path}.joinUrl`, problems);
@@ -207,6 +216,9 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
   if (idTokenSigningAlg !== undefined && !isSigningAlg(idTokenSigningAlg)) {
     problems.push(`${path}.idTokenSigningAlg must be "RS256" (the default) or "ES256"`);
   }
+  const session = sessionHours === undefined ? DEFAULT_SESSION_HOURS : sessionHours;
+  const sessionOk = typeof session === "number" && Number.isFinite(session) && session >= 1 && session <= MAX_SESSION_HOURS;
+  if (!sessionOk) problems.push(`${path}.sessionHours must be a number of hours from 1 to ${MAX_SESSION_HOURS} (default ${DEFAULT_SESSION_HOURS})`);
   if (typeof clientId !== "string" || typeof clientSecretHash !== "string") return undefined;
   return {
     clientId,
@@ -220,6 +232,7 @@ function checkClient(raw: unknown, path: string, problems: Problems): ClientConf
     requireRoles: roles,
     joinUrl: join,
     syntheticEmailDomain: typeof syntheticEmailDomain === "string" && DOMAIN.test(syntheticEmailDomain) ? syntheticEmailDomain : undefined,
+    sessionHours: sessionOk ? session : DEFAULT_SESSION_HOURS,
   };
 }
 

@@ -34,3 +34,20 @@ export async function verifyPkce(verifier: string | undefined, challenge: string
   const computed = base64url.encode(await sha256(verifier));
   if (computed !== challenge) throw new OAuthError("invalid_grant", "code_verifier does not match code_challenge", { detail: "pkce_verifier_mismatch" });
 }
+
+/**
+ * What the code store needs to know of the verifier to tell, in the same request that takes the code,
+ * whether `verifyPkce` will pass (and so whether the login completes): whether one was sent, and the
+ * S256 of a well-formed one (null for a malformed one).
+ */
+export type VerifierProof = { readonly sent: false } | { readonly sent: true; readonly s256: string | null };
+
+export async function verifierProof(verifier: string | undefined): Promise<VerifierProof> {
+  if (verifier === undefined) return { sent: false };
+  return { sent: true, s256: VERIFIER.test(verifier) ? base64url.encode(await sha256(verifier)) : null };
+}
+
+/** `verifyPkce(verifier, challenge)` passes exactly when this is true for `verifierProof(verifier)`. */
+export function proofMatches(proof: VerifierProof, challenge: string | undefined): boolean {
+  return challenge === undefined ? !proof.sent : proof.sent && proof.s256 === challenge;
+}

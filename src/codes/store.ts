@@ -1,10 +1,14 @@
 // One-time values in a SQLite-backed Durable Object: strongly consistent, so an authorization code can
 // be taken exactly once (RFC 6749 4.1.2: single use; only its SHA-256 is stored), and the state sent
 // through Discord completes exactly one callback (its id is claimed before any Discord call).
-// A login costs three DO requests: `claimState` and `put` at /callback, `take` at /token.
+// A login costs three DO requests: `claimState` and `put` at /callback, `redeem` at /token, which also
+// records the completed login in the ledger (src/ledger/) in the same request.
 // It also keeps the self-check's global gate (`doctorGate`, `doctorSave`): one real run per
 // configuration per DOCTOR_TTL, whichever isolate or location asks (src/doctor/cache.ts).
 import { DurableObject } from "cloudflare:workers";
+import { proofMatches, type VerifierProof } from "../checks/pkce";
+import type { PassedRule } from "../guilds/gate";
+import { checkPageRequest, createLedger, listLedger, recordLogin, type LedgerPage } from "../ledger/ledger";
 import type { UserClaims } from "../tokens/claims";
 import { randomToken, sha256Base64url } from "./random";
 
@@ -24,6 +28,23 @@ export interface CodeGrant {
   readonly authTime: number;
   /** User claims captured at /callback, already filtered by scope. */
   readonly claims: UserClaims;
+  /** The entries of the client's guild or role rule the user met (absent in codes from before the ledger). */
+  readonly rule?: PassedRule | undefined;
+}
+
+/** What /token brings to redeem a code: the login completes only if it matches what the code is bound to. */
+export interface Redemption {
+  /** The authenticated client. */
+  readonly clientId: string;
+  readonly redirectUri: string;
+  readonly verifier: VerifierProof;
+  /** The client's sessionHours: how long its ledger entry lasts. */
+  readonly sessionHours: number;
+}
+
+/** Would /token accept this grant for this redemption? The same checks, in the same terms, as token.ts. */
+export function completes(grant: CodeGrant, r: Redemption): boolean {
+  return grant.clientId === r.clientId && grant.redirectUri === r.redirectUri && proofMatches(r.verifier, grant.codeChallenge);
 }
 
 export class CodeStore extends DurableObject<Env> {
@@ -32,6 +53,7 @@ export class CodeStore extends DurableObject<Env> {
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS codes (hash TEXT PRIMARY KEY, grant TEXT NOT NULL, expires_at INTEGER NOT NULL)");
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS states (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)");
     ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS doctor (fingerprint TEXT PRIMARY KEY, started_at INTEGER NOT NULL, result TEXT)");
+    createLedger(ctx.storage.sql);
   }
 
   /**
@@ -66,14 +88,36 @@ export class CodeStore extends DurableObject<Env> {
     sql.exec("INSERT INTO codes (hash, grant, expires_at) VALUES (?, ?, ?)", hash, grant, expiresAt);
   }
 
-  /** Atomically remove and return a live code's grant; null when unknown, already taken or expired. */
-  take(hash: string): string | null {
-    const rows = this.ctx.storage.sql
-      .exec<{ grant: string; expires_at: number }>("DELETE FROM codes WHERE hash = ? RETURNING grant, expires_at", hash)
-      .toArray();
-    const row = rows[0];
-    if (!row || row.expires_at < Date.now()) return null;
-    return row.grant;
+  /**
+   * Atomically remove and return a live code's grant; null when unknown, already taken or expired.
+   * When the redemption matches the grant (the login completes), the ledger records it in the same
+   * transaction: no further Durable Object request.
+   */
+  redeem(hash: string, redemption: Redemption): string | null {
+    const sql = this.ctx.storage.sql;
+    return this.ctx.storage.transactionSync(() => {
+      const now = Date.now();
+      const row = sql.exec<{ grant: string; expires_at: number }>("DELETE FROM codes WHERE hash = ? RETURNING grant, expires_at", hash).toArray()[0];
+      if (!row || row.expires_at < now) return null;
+      const grant = JSON.parse(row.grant) as CodeGrant;
+      if (completes(grant, redemption)) {
+        recordLogin(sql, {
+          clientId: grant.clientId,
+          discordId: grant.sub,
+          sub: grant.sub,
+          email: typeof grant.claims.email === "string" ? grant.claims.email : null,
+          rule: grant.rule ?? "none",
+          recordedAt: now,
+          expiresAt: now + redemption.sessionHours * 3_600_000,
+        }, now);
+      }
+      return row.grant;
+    });
+  }
+
+  /** One page of the login ledger's live entries, for the de-provisioning job (src/ledger/ledger.ts). */
+  listLedger(cursor: string | null, limit: number): LedgerPage {
+    return listLedger(this.ctx.storage.sql, cursor, limit, Date.now());
   }
 }
 
@@ -93,8 +137,17 @@ export function claimState(env: Env, id: string, expiresAt: number): Promise<boo
   return stub(env).claimState(id, expiresAt);
 }
 
-/** Take a code once. Unknown, replayed and expired codes all return null. */
-export async function redeemCode(env: Env, code: string): Promise<CodeGrant | null> {
-  const grant = await stub(env).take(await sha256Base64url(code));
+/**
+ * Take a code once. Unknown, replayed and expired codes all return null. A code that `completes` the
+ * redemption is recorded in the login ledger by the same Durable Object request.
+ */
+export async function redeemCode(env: Env, code: string, redemption: Redemption): Promise<CodeGrant | null> {
+  const grant = await stub(env).redeem(await sha256Base64url(code), redemption);
   return grant === null ? null : (JSON.parse(grant) as CodeGrant);
+}
+
+/** One page of the login ledger (null cursor: the first page); rejects a bad cursor or limit before asking. */
+export async function ledgerPage(env: Env, cursor: string | null, limit: number): Promise<LedgerPage> {
+  checkPageRequest(cursor, limit);
+  return stub(env).listLedger(cursor, limit);
 }

@@ -10,7 +10,7 @@ import { discordRedirectUri, type RequestContext } from "../context";
 import { DiscordError, type DiscordUser } from "../discord/client";
 import { readIdentity, type Identity } from "../discord/identity";
 import { OAuthError } from "../errors";
-import { checkGate, type Refusal } from "../guilds/gate";
+import { checkGate, type PassedRule, type Refusal } from "../guilds/gate";
 import { guildClaims } from "../guilds/membership";
 import { guildPlan } from "../guilds/plan";
 import { errorPage, escapeHtml, hiddenFields, htmlPage, referenceLine } from "../http";
@@ -164,6 +164,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   }
   const { user, membership } = identity;
 
+  let rule: PassedRule = "none";
   if (membership) {
     const gate = checkGate(client, membership, ctx.settings.guilds);
     if (!gate.allowed) {
@@ -172,6 +173,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
       if (pending.p === "none") return errorRedirect(pending.r, NOT_ALLOWED, pending.s, ctx.issuer, pending.m);
       return refusalPage(ctx, client, pending, gate, user);
     }
+    rule = gate.passed;
   }
   const claims = {
     ...claimsFor(user, scopes, client),
@@ -188,6 +190,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
       sub: user.id,
       authTime: Math.floor(Date.now() / 1000),
       claims,
+      rule,
     });
   } catch (err) {
     logUnexpected("codes.issue", err, ctx.requestId);

@@ -2,7 +2,7 @@
 // check its bindings and PKCE, then mint our tokens. No Discord call happens here.
 import { authenticateClient, BASIC_CHALLENGE } from "../checks/client-auth";
 import { readParams, rejectDuplicates, required, optional } from "../checks/params";
-import { verifyPkce } from "../checks/pkce";
+import { verifierProof, verifyPkce } from "../checks/pkce";
 import { redeemCode } from "../codes/store";
 import type { ClientConfig } from "../config";
 import type { RequestContext } from "../context";
@@ -43,7 +43,8 @@ export async function token(request: Request, ctx: RequestContext): Promise<Resp
     const redirectUri = required(params, "redirect_uri", 2048);
     const verifier = optional(params, "code_verifier", 256);
 
-    const grant = await redeemCode(ctx.env, code);
+    // The code store takes the code and, if everything below will pass, records the login in the ledger.
+    const grant = await redeemCode(ctx.env, code, { clientId: client.clientId, redirectUri, verifier: await verifierProof(verifier), sessionHours: client.sessionHours });
     if (!grant) throw new OAuthError("invalid_grant", "the code is invalid, expired or already used", { detail: "code_unknown" });
     sub = grant.sub;
     if (grant.clientId !== client.clientId) throw new OAuthError("invalid_grant", "the code was issued to another client", { detail: "code_client_mismatch" });

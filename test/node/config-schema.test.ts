@@ -6,7 +6,7 @@
 import Ajv, { type ErrorObject, type ValidateFunction } from "ajv";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_KEY_POLICY, MAX_MEMBER_CALL_GUILDS, SECRET_HASH_PATTERN, validateConfig } from "../../src/config.ts";
+import { DEFAULT_KEY_POLICY, DEFAULT_SESSION_HOURS, MAX_MEMBER_CALL_GUILDS, MAX_SESSION_HOURS, SECRET_HASH_PATTERN, validateConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { DEFAULT_SIGNING_ALG, SIGNING_ALGS } from "../../src/keys/keyset.ts";
 
@@ -131,6 +131,7 @@ const kitchenSink = (): Json => ({
       requireRoles: ["moderators", `${G1}:${R1}`],
       joinUrl: "https://discord.gg/example",
       syntheticEmailDomain: "discord.example.org",
+      sessionHours: 12,
     },
   ],
   keys: { $comment: "x", rotationPeriodDays: 14, leadTimeHours: 12, retireMarginHours: 48 },
@@ -170,6 +171,9 @@ const bothAccept: [string, Change][] = [
   ["group names with . _ -", (c) => (c.groups = { "mod.team_1-a": { guild: G1 } })],
   ["a guild name of 100 characters", (c) => (c.guilds = { names: { [G1]: "n".repeat(100) } })],
   ["empty optional lists", (c) => Object.assign(c.clients[0], { requireGuilds: [], requireRoles: [] })],
+  ["sessionHours at its lower bound", (c) => (c.clients[0].sessionHours = 1)],
+  ["sessionHours at its upper bound (30 days)", (c) => (c.clients[0].sessionHours = 720)],
+  ["sessionHours as a fraction", (c) => (c.clients[0].sessionHours = 1.5)],
 ];
 
 /** Configurations that schema and validateConfig both refuse. */
@@ -240,6 +244,11 @@ const bothRefuse: [string, Change | { readonly raw: unknown }][] = [
   ["syntheticEmailDomain in upper case", (c) => (c.clients[0].syntheticEmailDomain = "Example.com")],
   ["syntheticEmailDomain of one label", (c) => (c.clients[0].syntheticEmailDomain = "localhost")],
   ["syntheticEmailDomain padded", (c) => (c.clients[0].syntheticEmailDomain = "example.com ")],
+  ["sessionHours 0", (c) => (c.clients[0].sessionHours = 0)],
+  ["sessionHours 0.5", (c) => (c.clients[0].sessionHours = 0.5)],
+  ["sessionHours 721", (c) => (c.clients[0].sessionHours = 721)],
+  ["sessionHours as a string", (c) => (c.clients[0].sessionHours = "24")],
+  ["sessionHours null", (c) => (c.clients[0].sessionHours = null)],
   ["name of 101 characters", (c) => (c.clients[0].name = "n".repeat(101))],
   ["name as a number", (c) => (c.clients[0].name = 7)],
   ["issuer with a path", (c) => (c.issuer = "https://auth.example.org/oidc")],
@@ -378,6 +387,9 @@ describe("config.schema.json", () => {
     expect(filled.keys).toEqual(DEFAULT_KEY_POLICY);
     expect(client.requirePkce.default).toBe(filled.clients[0]?.requirePkce);
     expect(client.idTokenSigningAlg.default).toBe(filled.clients[0]?.idTokenSigningAlg);
+    expect(client.sessionHours.default).toBe(filled.clients[0]?.sessionHours);
+    expect(client.sessionHours.default).toBe(DEFAULT_SESSION_HOURS);
+    expect([client.sessionHours.minimum, client.sessionHours.maximum]).toEqual([1, MAX_SESSION_HOURS]);
   });
 
   it("has an every-field sample that uses every field it names, and both accept it", () => {

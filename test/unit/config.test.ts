@@ -25,6 +25,15 @@ describe("validateConfig", () => {
     expect(config.issuer).toBe("https://bridge.test");
     expect(config.clients[0]).toMatchObject({ clientId: "access", requirePkce: false });
     expect(config.clients[1]).toMatchObject({ clientId: "grafana", requirePkce: true });
+    expect(config.clients.map((c) => c.sessionHours)).toEqual([24, 24, 24, 24, 24, 2]);
+  });
+
+  it("takes clients[].sessionHours from 1 to 720", () => {
+    const raw = good();
+    raw.clients[0].sessionHours = 720;
+    raw.clients[1].sessionHours = 1;
+    raw.clients[2].sessionHours = 7.5;
+    expect(validateConfig(raw).clients.slice(0, 3).map((c) => c.sessionHours)).toEqual([720, 1, 7.5]);
   });
 
   const cases: [string, (c: any) => void, RegExp][] = [
@@ -59,6 +68,10 @@ describe("validateConfig", () => {
     ["issuer that is not exactly its origin", (c) => (c.issuer = "https://bridge.test?"), /^issuer must be an origin like/],
     ["requireGuilds entry not an id", (c) => (c.clients[3].requireGuilds = ["main"]), /^clients\[3\]\.requireGuilds\[0\] must be a Discord id/],
     ["joinUrl over http", (c) => (c.clients[3].joinUrl = "http://discord.gg/x"), /^clients\[3\]\.joinUrl must use https/],
+    ["sessionHours 0", (c) => (c.clients[2].sessionHours = 0), /^clients\[2\]\.sessionHours must be a number of hours from 1 to 720 \(default 24\)$/],
+    ["sessionHours over 30 days", (c) => (c.clients[2].sessionHours = 721), /^clients\[2\]\.sessionHours must be a number of hours from 1 to 720/],
+    ["sessionHours as a string", (c) => (c.clients[5].sessionHours = "24"), /^clients\[5\]\.sessionHours must be a number of hours/],
+    ["sessionHours null", (c) => (c.clients[0].sessionHours = null), /^clients\[0\]\.sessionHours must be a number of hours/],
     [
       "too many guilds to read roles in",
       (c) => (c.roleGuilds = Array.from({ length: 21 }, (_, i) => `3000000000000001${String(i).padStart(2, "0")}`)),
