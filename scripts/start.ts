@@ -16,8 +16,16 @@ import { sendWebResponse, toWebRequest } from "./lib/node-http.ts";
 import { isParseArgsError, usageMessage, UsageError, WRANGLER } from "./lib/wrangler.ts";
 
 const HOST = "127.0.0.1";
-const BRIDGE_PORT = 8787;
-const FAKE_PORT = 8788; // dev/config.json registers http://127.0.0.1:8788/rp/callback
+/** A port from the environment (BRIDGE_PORT, DEMO_PORT), or the default; undefined when it is not one. */
+function envPort(name: string, fallback: number): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallback;
+  return /^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535 ? Number(value) : undefined;
+}
+const BRIDGE_PORT = envPort("BRIDGE_PORT", 8787) ?? 8787;
+// dev/config.json registers http://127.0.0.1:8788/rp/callback; another port matches it too, as any port
+// of an http loopback IP redirect does (RFC 8252 7.3).
+const FAKE_PORT = envPort("DEMO_PORT", 8788) ?? 8788;
 const bridge = `http://${HOST}:${BRIDGE_PORT}`;
 const fakeOrigin = `http://${HOST}:${FAKE_PORT}`;
 export const DEV_CONFIG = join("dev", "config.json");
@@ -26,7 +34,8 @@ const STATE = ".wrangler/state-local";
 export const START_USAGE = `usage: npm start
   the bridge under wrangler dev on ${bridge} with ${DEV_CONFIG}, a fake Discord and a demo
   relying party on ${fakeOrigin}: no Discord application, no network. Ctrl-C stops everything.
-  It takes no arguments (-h, --help: this text). npm run dev runs your config.json against the real Discord.`;
+  It takes no arguments (-h, --help: this text); BRIDGE_PORT and DEMO_PORT in the environment choose
+  other ports. npm run dev runs your config.json against the real Discord.`;
 
 /**
  * What `npm start` checks before anything listens: its arguments (none) and dev/config.json, as
@@ -45,6 +54,12 @@ export function preflight(argv: readonly string[], io: Io = consoleIo, cwd = "."
     io.err(`✘ ${usageMessage(err)}`);
     io.err(START_USAGE);
     return 2;
+  }
+  for (const name of ["BRIDGE_PORT", "DEMO_PORT"]) {
+    if (envPort(name, 0) === undefined) {
+      io.err(`✘ ${name} must be a port number from 1 to 65535, got "${process.env[name]}"`);
+      return 2;
+    }
   }
   if (!existsSync(join(cwd, DEV_CONFIG))) {
     io.err(`✘ ${DEV_CONFIG} not found: it is npm start's demo configuration and comes with the repository (\`git checkout -- ${DEV_CONFIG}\` restores it)`);

@@ -5,6 +5,7 @@ import { findClient, type ClientConfig } from "../config";
 import { bindingFrom } from "../codes/binding";
 import { UnsealError, unseal } from "../codes/seal";
 import { claimState, issueCode } from "../codes/store";
+import { isRegisteredRedirect } from "../checks/client";
 import { readParams } from "../checks/params";
 import { discordRedirectUri, type RequestContext } from "../context";
 import { DiscordError, type DiscordUser } from "../discord/client";
@@ -118,7 +119,7 @@ export async function callback(request: Request, ctx: RequestContext): Promise<R
   if (binding !== pending.b) return deny("cookie_mismatch", "This login was started in another browser. Start it again from the application in this browser.");
 
   const client = findClient(ctx.settings, pending.c);
-  if (!client || !client.redirectUris.includes(pending.r)) {
+  if (!client || !isRegisteredRedirect(client, pending.r)) {
     return deny("client_gone", "The application this login was for is no longer registered.");
   }
   const fail = (err: OAuthError, discordUserId?: string) => {

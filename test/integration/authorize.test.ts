@@ -1,6 +1,10 @@
 // /authorize: client and redirect_uri first (a page, never a redirect), then the request itself
 // (errors redirect to the client with state and iss), then the trip to Discord.
+import { env } from "cloudflare:workers";
+import { createExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { createWorker } from "../../src/worker";
+import fixture from "../fixtures/config.json";
 import { ACCESS, CHALLENGE, GRAFANA, ISSUER, accessParams, authorizeUrl, call, callback, discordCalls, discordCode, startLogin } from "../helpers/bridge";
 
 async function expectPage(res: Response, text: RegExp): Promise<void> {
@@ -185,5 +189,29 @@ describe("/authorize sends request errors back to the client", () => {
     const res = await call("/authorize", { method: "PUT" });
     expect(res.status).toBe(405);
     expect(res.headers.get("Allow")).toBe("GET, POST");
+  });
+});
+
+describe("loopback redirect URIs (RFC 8252 7.3)", () => {
+  const registered = ["http://127.0.0.1:8788/rp/callback", "http://[::1]:8788/cb", "http://localhost:8788/cb"];
+  const worker = createWorker({ ...fixture, clients: fixture.clients.map((c) => (c.clientId === "access" ? { ...c, redirectUris: registered } : c)) });
+  const authorize = (redirectUri: string) =>
+    worker.fetch!(new Request(authorizeUrl(accessParams({ redirect_uri: redirectUri }))) as Request<unknown, IncomingRequestCfProperties>, env, createExecutionContext());
+
+  it("an http loopback IP redirect matches on any port, the rest of it exactly", async () => {
+    for (const uri of ["http://127.0.0.1:8788/rp/callback", "http://127.0.0.1:41234/rp/callback", "http://127.0.0.1/rp/callback", "http://[::1]:5000/cb"]) {
+      const res = await authorize(uri);
+      expect(res.status, uri).toBe(302);
+      expect(new URL(res.headers.get("Location")!).origin, uri).toBe("https://discord.test");
+    }
+  });
+
+  it("another path, host, scheme or query is refused, and localhost (not an IP literal) matches only exactly", async () => {
+    for (const uri of ["http://127.0.0.1:41234/rp/other", "http://127.0.0.2:8788/rp/callback", "https://127.0.0.1:8788/rp/callback", "http://127.0.0.1:41234/rp/callback?x=1", "http://localhost:41234/cb", "http://[::1]:5000/cb/"]) {
+      const res = await authorize(uri);
+      expect(res.status, uri).toBe(400);
+      expect(res.headers.get("Location"), uri).toBeNull();
+    }
+    expect((await authorize("http://localhost:8788/cb")).status).toBe(302);
   });
 });

@@ -1,10 +1,26 @@
 // `npm start` on a fresh checkout: wrangler dev (real workerd) with the fake Discord and the demo
 // relying party; a login goes all the way through and the stack stops cleanly.
+// It runs on free ports (BRIDGE_PORT, DEMO_PORT), so a second test run beside it does not collide; the
+// demo's redirect URI, registered on 8788, matches on any port (RFC 8252 7.3, http loopback IP).
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const BRIDGE = "http://127.0.0.1:8787";
-const FAKE = "http://127.0.0.1:8788";
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const [BRIDGE_PORT, DEMO_PORT] = [await freePort(), await freePort()];
+const BRIDGE = `http://127.0.0.1:${BRIDGE_PORT}`;
+const FAKE = `http://127.0.0.1:${DEMO_PORT}`;
 let child: ChildProcess;
 let output = "";
 let startedInMs = 0;
@@ -20,7 +36,7 @@ async function up(url: string): Promise<boolean> {
 
 beforeAll(async () => {
   const t0 = Date.now();
-  child = spawn("npx", ["tsx", "scripts/start.ts"], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true" } });
+  child = spawn("npx", ["tsx", "scripts/start.ts"], { detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "true", BRIDGE_PORT: String(BRIDGE_PORT), DEMO_PORT: String(DEMO_PORT) } });
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   while (!output.includes("is running")) {
@@ -69,7 +85,7 @@ describe("npm start", () => {
   it("logs in end to end: demo relying party -> bridge -> fake Discord -> verified ID token", async () => {
     const { url, body, status } = await browse(`${FAKE}/rp/start`);
     expect(status, body).toBe(200);
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:8788\/rp\/callback\?code=/);
+    expect(url.startsWith(`${FAKE}/rp/callback?code=`)).toBe(true);
     expect(body).toContain("Logged in through the bridge");
     expect(body).toContain("80351110224678912");
     expect(body).toContain("alice@example.com");
@@ -81,7 +97,7 @@ describe("npm start", () => {
   it("shows the refusal page to a user outside the required community", async () => {
     const { url, body, status } = await browse(`${FAKE}/rp/start`, "carol");
     expect(status).toBe(403);
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:8787\/callback\?/);
+    expect(url.startsWith(`${BRIDGE}/callback?`)).toBe(true);
     expect(body).toContain("The Main Community");
     expect(body).toContain("Local demo relying party");
   });
