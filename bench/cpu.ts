@@ -4,7 +4,7 @@
 // bound on what the Workers platform bills. Run: `npm run bench` (Linux only).
 import { Miniflare } from "miniflare";
 import { createReserveKey, KEYSET_KV_KEY } from "../src/keys/keyset.ts";
-import { FILL_ONLY, rotateKeySet } from "../src/keys/rotation.ts";
+import { stockedKeySet } from "../src/keys/rotation.ts";
 import { client, bundleWorker, LEGACY, startBridge, threadsCpuMs, TICK_MS, workerdCpuMs, workerdPids } from "./lib.ts";
 
 const N = Number(process.env.BENCH_N ?? 300);
@@ -39,7 +39,7 @@ const nodeWall0 = performance.now();
 const reserve = await Promise.all(Array.from({ length: 14 }, () => createReserveKey("RS256", stockedAt)));
 const nodeCpu = process.cpuUsage(nodeCpu0);
 const nodeKeygen = { cpu: (nodeCpu.user + nodeCpu.system) / 1000 / 14, wall: (performance.now() - nodeWall0) / 14 };
-const stocked = (await rotateKeySet({ version: 1, revision: 0, updatedAt: new Date(stockedAt).toISOString(), keys: [], reserve }, stockedAt, FILL_ONLY)).set;
+const stocked = await stockedKeySet(reserve, stockedAt);
 const keySetBytes = JSON.stringify(stocked).length;
 // (miniflare's KV type does not resolve under tsconfig.node.json; the object is a KVNamespace.)
 const kv = (await mf.getKVNamespace("KV")) as unknown as { put(key: string, value: string): Promise<void> };

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_KEY_POLICY, validateConfig, type KeyPolicy } from "../src/config.ts";
 import { createKey, createReserveKey, isSigningAlg, KEYSET_KV_KEY, MADE_AHEAD, parseKeySet, reserveOf, signingKey, statusAt, timelineStatus, type KeySet, type SigningAlg } from "../src/keys/keyset.ts";
-import { FILL_ONLY, rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
+import { emptyKeySet, FILL_ONLY, rotateKeySet, rotationPolicy, type RotationPolicy } from "../src/keys/rotation.ts";
 import { ID_TOKEN_TTL_SECONDS } from "../src/tokens/lifetimes.ts";
 import { consoleIo, type Io } from "./check.ts";
 import { ConfigError } from "../src/errors.ts";
@@ -141,7 +141,7 @@ export async function runKeys(argv: readonly string[], kvFor: (t: KvTarget) => K
     let next: KeySet;
     if (command === "stock") {
       const target = values.count === undefined ? reserveTarget(keyPolicy) : Number(values.count);
-      let stocked: KeySet = set ?? { version: 1, revision: 0, updatedAt: new Date(now).toISOString(), keys: [] };
+      let stocked: KeySet = set ?? emptyKeySet(now);
       for (const alg of MADE_AHEAD) {
         // One more when no key of the algorithm is in use: it is put in use at once.
         const wanted = target + (signingKey(stocked, alg, now) ? 0 : 1) - reserveOf(stocked, alg).length;

@@ -1,6 +1,6 @@
 // What every endpoint handler receives besides the request.
 import { base64url } from "jose";
-import type { Settings } from "./config";
+import { isLocalHost, type Settings } from "./config";
 
 export interface RequestContext {
   readonly env: Env;
@@ -17,7 +17,6 @@ export function newRequestId(): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(6)));
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 /**
  * The issuer for this request: the configured one. Without one, only a local run may default to the
@@ -27,7 +26,7 @@ const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 export function issuerFor(settings: Settings, request: Request): string | undefined {
   if (settings.issuer !== undefined) return settings.issuer;
   const url = new URL(request.url);
-  return LOOPBACK.test(url.hostname) ? url.origin : undefined;
+  return isLocalHost(url.hostname) ? url.origin : undefined;
 }
 
 /** Where Discord sends the browser back to. Register exactly this URL in the Discord application. */

@@ -1,13 +1,12 @@
 // clients: each client's redirect URIs look like what its software sends. Only what is certainly
 // wrong fails (an Access callback that is not Access's, the bridge's own callback); the rest warns.
-import type { BridgeConfig } from "../config";
+import { isLocalHost, type BridgeConfig } from "../config";
 
 type ClientsConfig = Pick<BridgeConfig, "issuer" | "clients">;
 import { ok, fail, warn, type Check } from "./check";
 
 const ACCESS_CALLBACK = /^https:\/\/[a-z0-9]([a-z0-9-]*[a-z0-9])?\.cloudflareaccess\.com\/cdn-cgi\/access\/callback$/;
 const ACCESS_FIX = "Cloudflare Access sends exactly https://<team>.cloudflareaccess.com/cdn-cgi/access/callback (your team domain: Zero Trust, Settings, Custom Pages); put that in redirectUris in config.json, then `npm run deploy`";
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 function problem(settings: ClientsConfig, issuer: string, id: string, uri: string): Check | undefined {
   let url: URL;
@@ -26,8 +25,8 @@ function problem(settings: ClientsConfig, issuer: string, id: string, uri: strin
   if (url.origin === issuer) {
     return fail(`client:${id}`, `${where} is on the bridge itself (${issuer}/callback is Discord's redirect, not a client's)`, "use the client's own callback URL (for Access: https://<team>.cloudflareaccess.com/cdn-cgi/access/callback) in config.json, then `npm run deploy`");
   }
-  const local = settings.issuer === undefined || LOOPBACK.test(new URL(issuer).hostname);
-  if (!local && LOOPBACK.test(url.hostname)) return warn(`client:${id}`, `${where} is a loopback address on a deployed bridge: only a browser on that same machine can finish a login`, "use the client's public callback URL in config.json");
+  const local = settings.issuer === undefined || isLocalHost(new URL(issuer).hostname);
+  if (!local && isLocalHost(url.hostname)) return warn(`client:${id}`, `${where} is a loopback address on a deployed bridge: only a browser on that same machine can finish a login`, "use the client's public callback URL in config.json");
   return undefined;
 }
 

@@ -3,7 +3,7 @@
 // signing keys of each algorithm and the sealing keys follow the same timeline. Keys of the algorithms
 // made ahead of time (RS256) are taken from the set's reserve instead of being made here.
 // Running it twice at the same instant changes nothing.
-import { activeAt, createKey, createSealingKey, MADE_AHEAD, publish, statusAt, SIGNING_ALGS, type KeySet, type SealingKey, type SigningAlg, type StoredKey } from "./keyset";
+import { activeAt, createKey, createSealingKey, MADE_AHEAD, publish, statusAt, SIGNING_ALGS, type KeySet, type ReserveKey, type SealingKey, type SigningAlg, type StoredKey } from "./keyset";
 
 export interface RotationPolicy {
   /** How long a key signs before the next one takes over. */
@@ -131,6 +131,19 @@ export async function rotateKeySet(current: KeySet | null, now: number, policy: 
 
   if (changes.length === 0 && current) return { set: current, changes, warnings };
   return { set: { version: 1, revision: (current?.revision ?? 0) + 1, updatedAt: iso(now), keys, sealingKeys, ...(reserve.length > 0 && { reserve }) }, changes, warnings };
+}
+
+/** A key set with nothing in it yet. */
+export function emptyKeySet(now: number): KeySet {
+  return { version: 1, revision: 0, updatedAt: iso(now), keys: [] };
+}
+
+/**
+ * What `npm run keys -- stock` leaves in an empty namespace: an RS256 key from `reserve`, an ES256 and a
+ * sealing key in use from `now`, and the rest of `reserve` kept for the rotations to come.
+ */
+export async function stockedKeySet(reserve: readonly ReserveKey[], now: number): Promise<KeySet> {
+  return (await rotateKeySet({ ...emptyKeySet(now), reserve }, now, FILL_ONLY)).set;
 }
 
 /**

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 import { createReserveKey, KEYSET_KV_KEY } from "../../src/keys/keyset.ts";
-import { FILL_ONLY, rotateKeySet } from "../../src/keys/rotation.ts";
+import { stockedKeySet } from "../../src/keys/rotation.ts";
 import { FAKE_DISCORD_CLIENT_SECRET } from "./fake-discord.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -77,7 +77,7 @@ export async function startBundledBridge(entry: string, work: string, discord: s
   // The key set `npm run keys -- stock` leaves: RS256, ES256 and sealing keys in use, one RSA key in reserve.
   const now = Date.now();
   const reserve = await Promise.all([0, 1].map(() => createReserveKey("RS256", now)));
-  const { set } = await rotateKeySet({ version: 1, revision: 0, updatedAt: new Date(now).toISOString(), keys: [], reserve }, now, FILL_ONLY);
+  const set = await stockedKeySet(reserve, now);
   // (Typed by hand: without the Workers types, miniflare's KVNamespace type does not resolve here.)
   const kv = (await mf.getKVNamespace("KV")) as unknown as { put(key: string, value: string): Promise<void> };
   await kv.put(KEYSET_KV_KEY, JSON.stringify(set));

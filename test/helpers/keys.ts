@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { inject } from "vitest";
 import { KEYSET_KV_KEY, parseKeySet, type KeySet, type ReserveKey } from "../../src/keys/keyset";
-import { FILL_ONLY, rotateKeySet } from "../../src/keys/rotation";
+import { stockedKeySet } from "../../src/keys/rotation";
 import { clearKeyCache } from "../../src/keys/store";
 
 declare module "vitest" {
@@ -24,7 +24,7 @@ export function rsaKeyPool(): ReserveKey[] {
  * the rest of the pool in reserve. Replaces whatever set KV holds.
  */
 export async function stockKeys(now = Date.now(), reserve: readonly ReserveKey[] = rsaKeyPool()): Promise<KeySet> {
-  const { set } = await rotateKeySet({ version: 1, revision: 0, updatedAt: new Date(now).toISOString(), keys: [], reserve }, now, FILL_ONLY);
+  const set = await stockedKeySet(reserve, now);
   await env.KV.put(KEYSET_KV_KEY, JSON.stringify(set));
   clearKeyCache();
   return set;
